@@ -1,0 +1,95 @@
+// Builds every part of BERT Lens: the extension host bundle, the model worker, the CLI, the webviews, and the tests.
+//   node esbuild.js               one development build
+//   node esbuild.js --watch       rebuild on change
+//   node esbuild.js --production  minified, no source maps (what the VSIX ships)
+const esbuild = require('esbuild');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/** Native and host-provided modules that must stay outside the bundles and resolve at run time. */
+const nodeExternals = ['vscode', 'onnxruntime-node', 'onnxruntime-common', 'playwright-core', 'mocha'];
+
+/** transformers.js requires sharp at load; resolve it to a small stub (text models need no image library). */
+const stubSharp = {
+  name: 'stub-sharp',
+  setup(build) {
+    build.onResolve({ filter: /^sharp$/ }, () => ({ path: path.join(__dirname, 'src/worker/stubs/sharp.ts') }));
+  },
+};
+
+/** Prints errors in a form VS Code's problem matchers understand, and a line per finished build. */
+const reporter = (label) => ({
+  name: 'reporter',
+  setup(build) {
+    build.onEnd((result) => {
+      for (const { text, location } of result.errors) {
+        console.error(`✘ [ERROR] ${text}`);
+        if (location) console.error(`    ${location.file}:${location.line}:${location.column}:`);
+      }
+      if (watch) console.log(`[watch] ${label} built (${result.errors.length} errors)`);
+    });
+  },
+});
+
+const common = {
+  bundle: true,
+  minify: production,
+  sourcemap: !production,
+  sourcesContent: false,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+const nodeTarget = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals };
+
+function testEntries(dir) {
+  const root = path.join(__dirname, 'test', dir);
+  if (!fs.existsSync(root)) return [];
+  return fs.readdirSync(root).filter((f) => f.endsWith('.test.ts')).map((f) => path.join(root, f));
+}
+
+const builds = [
+  { label: 'extension', ...nodeTarget, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  { label: 'worker', ...nodeTarget, entryPoints: ['src/worker/modelWorker.ts'], outfile: 'dist/worker.js', plugins: [stubSharp] },
+  { label: 'cli', ...nodeTarget, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  {
+    label: 'webviews',
+    ...common,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    entryPoints: { attention: 'webview-ui/src/attention/main.ts' },
+    outdir: 'dist/webview',
+  },
+];
+
+if (!production) {
+  builds.push(
+    { label: 'unit tests', ...nodeTarget, entryPoints: testEntries('unit'), outdir: 'out/test/unit', plugins: [stubSharp] },
+    { label: 'vscode tests', ...nodeTarget, entryPoints: ['test/vscode/index.ts'], outfile: 'out/test/vscode/index.js' },
+    { label: 'browser tests', ...nodeTarget, entryPoints: testEntries('e2e'), outdir: 'out/test/e2e' },
+  );
+}
+
+async function main() {
+  const contexts = await Promise.all(
+    builds
+      .filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoints.length > 0 : true))
+      .map(({ label, plugins = [], ...options }) => esbuild.context({ ...options, plugins: [...plugins, reporter(label)] })),
+  );
+  if (watch) {
+    await Promise.all(contexts.map((c) => c.watch()));
+    return;
+  }
+  const results = await Promise.allSettled(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+  if (results.some((r) => r.status === 'rejected')) process.exit(1);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,34 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** How the user named a model. */
+export type ModelRef =
+  | { readonly kind: 'hub'; readonly id: string; readonly revision: string }
+  | { readonly kind: 'folder'; readonly path: string };
+
+export const DEFAULT_MODEL = 'Xenova/all-MiniLM-L6-v2';
+
+const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
+
+export class ModelRefError extends Error {}
+
+/**
+ * Parses a model setting or CLI argument. Paths (absolute, `./`, `../`, `~/`, `file:`) name local folders in
+ * transformers.js layout; `owner/name` (optionally `@revision`) names a Hub model. `baseDir` resolves relative paths.
+ */
+export function parseModelRef(value: string, baseDir: string = process.cwd()): ModelRef {
+  const raw = value.trim();
+  if (raw === '') throw new ModelRefError('No model given. Use a Hub id such as Xenova/all-MiniLM-L6-v2 or a local folder.');
+  if (raw.startsWith('file:')) return { kind: 'folder', path: path.resolve(new URL(raw).pathname) };
+  if (raw === '~' || raw.startsWith('~/')) return { kind: 'folder', path: path.join(os.homedir(), raw.slice(1)) };
+  if (path.isAbsolute(raw) || raw.startsWith('./') || raw.startsWith('../') || raw.startsWith('.\\') || raw === '.') {
+    return { kind: 'folder', path: path.resolve(baseDir, raw) };
+  }
+  const [id, revision = 'main'] = raw.split('@', 2) as [string, string?];
+  if (HUB_ID.test(id) && !id.includes('..') && /^[\w.-]+$/.test(revision)) return { kind: 'hub', id, revision };
+  throw new ModelRefError(`"${raw}" is neither a Hub model id (owner/name) nor a folder path (start relative paths with ./).`);
+}
+
+export function describeModelRef(ref: ModelRef): string {
+  return ref.kind === 'hub' ? (ref.revision === 'main' ? ref.id : `${ref.id}@${ref.revision}`) : ref.path;
+}

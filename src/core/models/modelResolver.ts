@@ -1,0 +1,39 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Dtype, LocalModel } from '../../protocol/worker';
+import { ModelDownloadError, type DownloadProgress, type HubDownloader } from './hubDownloader';
+import { describeModelRef, parseModelRef } from './modelRef';
+
+export interface ResolveOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: DownloadProgress) => void;
+  /** Base folder for relative folder references. */
+  readonly baseDir?: string;
+}
+
+/** Turns what the user typed (Hub id or folder) into a {@link LocalModel} the worker can load, downloading if needed. */
+export class ModelResolver {
+  constructor(readonly downloader: HubDownloader) {}
+
+  /** True when resolving `value` would need a download. */
+  needsDownload(value: string, dtype: Dtype, baseDir?: string): boolean {
+    const ref = parseModelRef(value, baseDir);
+    return ref.kind === 'hub' && !this.downloader.isCached(ref.id, ref.revision, dtype);
+  }
+
+  /** @throws ModelRefError | ModelDownloadError */
+  async resolve(value: string, dtype: Dtype, options: ResolveOptions = {}): Promise<LocalModel> {
+    const ref = parseModelRef(value, options.baseDir);
+    if (ref.kind === 'folder') {
+      if (!fs.existsSync(path.join(ref.path, 'config.json'))) {
+        throw new ModelDownloadError(
+          'notFound',
+          `No model found at ${ref.path}: a model folder needs config.json, tokenizer.json and onnx/model.onnx (transformers.js layout).`,
+        );
+      }
+      return { ref: ref.path, dir: ref.path, dtype };
+    }
+    const dir = await this.downloader.ensure(ref.id, ref.revision, dtype, options);
+    return { ref: describeModelRef(ref), dir, dtype };
+  }
+}

@@ -1,0 +1,54 @@
+/** A token with the half-open UTF-16 character range `[start, end)` it came from in the source text. */
+export interface TokenSpan {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+  /** True for tokens the tokenizer added ([CLS], [SEP], …); their range is empty. */
+  readonly special: boolean;
+}
+
+/**
+ * Attention probabilities of one input, for every layer and head.
+ *
+ * `weights` is float32, laid out `[layer][head][query][key]`: the weight that query token q gives key token k in
+ * head h of layer l is `weights[((l * heads + h) * n + q) * n + k]` with `n = tokens.length`. Every row sums to 1.
+ */
+export interface AttentionMaps {
+  /** The model reference that produced the maps. */
+  readonly model: string;
+  readonly tokens: readonly TokenSpan[];
+  readonly layers: number;
+  readonly heads: number;
+  readonly weights: Float32Array;
+  /** True when the input had more tokens than the model accepts and the end was cut off. */
+  readonly truncated: boolean;
+  /** The model's token limit, special tokens included. */
+  readonly maxTokens: number;
+  /** Tokens the whole input would have had, special tokens included. */
+  readonly inputTokens: number;
+}
+
+/** Index of `weights[layer][head][query][key]` in the flat array of {@link AttentionMaps}. */
+export function attentionIndex(maps: Pick<AttentionMaps, 'heads' | 'tokens'>, layer: number, head: number, query: number, key: number): number {
+  const n = maps.tokens.length;
+  return ((layer * maps.heads + head) * n + query) * n + key;
+}
+
+/** The nested `attentions[layer][head][query][key]` form used by the CLI's JSON output. */
+export function nestedAttentions(maps: AttentionMaps): number[][][][] {
+  const n = maps.tokens.length;
+  const out: number[][][][] = [];
+  for (let l = 0; l < maps.layers; l++) {
+    const layer: number[][][] = [];
+    for (let h = 0; h < maps.heads; h++) {
+      const head: number[][] = [];
+      for (let q = 0; q < n; q++) {
+        const start = attentionIndex(maps, l, h, q, 0);
+        head.push(Array.from(maps.weights.subarray(start, start + n)));
+      }
+      layer.push(head);
+    }
+    out.push(layer);
+  }
+  return out;
+}

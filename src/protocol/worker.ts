@@ -1,0 +1,109 @@
+import type { AttentionMaps } from './attention';
+
+/** Which ONNX file of a model folder to run: `onnx/model.onnx` (fp32) or `onnx/model_quantized.onnx` (q8). */
+export type Dtype = 'fp32' | 'q8';
+
+/** A model the worker can load: a folder on disk in transformers.js layout. The host resolves Hub ids first. */
+export interface LocalModel {
+  /** What the user called it (Hub id, folder path); used in messages and to key stored vectors. */
+  readonly ref: string;
+  /** Absolute folder holding config.json, tokenizer.json and onnx/. */
+  readonly dir: string;
+  readonly dtype: Dtype;
+}
+
+export interface ModelInfo {
+  readonly ref: string;
+  readonly dtype: Dtype;
+  readonly architecture: string;
+  readonly layers: number;
+  readonly heads: number;
+  readonly hiddenSize: number;
+  /** Longest input in tokens, special tokens included. */
+  readonly maxTokens: number;
+  /** Milliseconds the worker spent loading the tokenizer and creating the session. */
+  readonly loadMs: number;
+}
+
+/** Mean-pooled, L2-normalised sentence vectors, row-major: `vectors[i * dims + d]`. */
+export interface Embeddings {
+  readonly dims: number;
+  readonly count: number;
+  readonly vectors: Float32Array;
+}
+
+export type WorkerRequest =
+  | { readonly type: 'modelInfo'; readonly model: LocalModel }
+  | { readonly type: 'embed'; readonly model: LocalModel; readonly texts: readonly string[] }
+  | { readonly type: 'attention'; readonly model: LocalModel; readonly text: string }
+  | { readonly type: 'unload'; readonly model: LocalModel };
+
+/** Result type of each request type. */
+export interface WorkerResults {
+  modelInfo: ModelInfo;
+  embed: Embeddings;
+  attention: AttentionMaps;
+  unload: boolean;
+}
+
+export type WorkerResultOf<R extends WorkerRequest> = WorkerResults[R['type']];
+
+export type WorkerErrorCode =
+  | 'cancelled'
+  | 'crashed'
+  | 'modelNotFound'
+  | 'badModel'
+  | 'attentionUnavailable'
+  | 'badRequest'
+  | 'internal';
+
+export interface WorkerError {
+  readonly code: WorkerErrorCode;
+  readonly message: string;
+}
+
+/** Progress of a long request; `done`/`total` count items (texts, batches) when known. */
+export interface WorkerProgress {
+  readonly message: string;
+  readonly done?: number;
+  readonly total?: number;
+}
+
+export type HostToWorker =
+  | { readonly kind: 'request'; readonly id: number; readonly request: WorkerRequest }
+  | { readonly kind: 'cancel'; readonly id: number };
+
+export type WorkerToHost =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'result'; readonly id: number; readonly result: WorkerResults[keyof WorkerResults] }
+  | { readonly kind: 'error'; readonly id: number; readonly error: WorkerError }
+  | { readonly kind: 'progress'; readonly id: number; readonly progress: WorkerProgress };
+
+export function isHostToWorker(m: unknown): m is HostToWorker {
+  if (!isRecord(m) || typeof m.id !== 'number') return false;
+  if (m.kind === 'cancel') return true;
+  return m.kind === 'request' && isWorkerRequest(m.request);
+}
+
+export function isWorkerRequest(r: unknown): r is WorkerRequest {
+  if (!isRecord(r) || !isLocalModel(r.model)) return false;
+  switch (r.type) {
+    case 'modelInfo':
+    case 'unload':
+      return true;
+    case 'embed':
+      return Array.isArray(r.texts) && r.texts.every((t) => typeof t === 'string');
+    case 'attention':
+      return typeof r.text === 'string';
+    default:
+      return false;
+  }
+}
+
+export function isLocalModel(m: unknown): m is LocalModel {
+  return isRecord(m) && typeof m.ref === 'string' && typeof m.dir === 'string' && (m.dtype === 'fp32' || m.dtype === 'q8');
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

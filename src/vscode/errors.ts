@@ -1,0 +1,49 @@
+import * as vscode from 'vscode';
+import { ModelDownloadError } from '../core/models/hubDownloader';
+import { ModelRefError } from '../core/models/modelRef';
+import { WorkerRequestError } from '../core/worker/modelWorkerClient';
+import type { Logger } from './logger';
+
+export function isCancellation(e: unknown): boolean {
+  return (
+    e instanceof vscode.CancellationError ||
+    (e instanceof WorkerRequestError && e.code === 'cancelled') ||
+    (e instanceof ModelDownloadError && e.kind === 'cancelled')
+  );
+}
+
+/** Whether the fix for this error is most likely a different model setting. */
+function isModelProblem(e: unknown): boolean {
+  if (e instanceof ModelRefError) return true;
+  if (e instanceof ModelDownloadError) return e.kind === 'notFound' || e.kind === 'offline';
+  if (e instanceof WorkerRequestError) return e.code === 'modelNotFound' || e.code === 'badModel' || e.code === 'attentionUnavailable';
+  return false;
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Shows an error with the action most likely to fix it; logs it either way. Cancellations are silent.
+ * `retry` adds a Retry button.
+ */
+export async function reportError(logger: Logger, what: string, e: unknown, retry?: () => unknown): Promise<void> {
+  if (isCancellation(e)) return;
+  logger.error(what, e);
+  const actions = [isModelProblem(e) ? 'Open Settings' : undefined, retry ? 'Retry' : undefined, 'Show Logs'].filter(
+    (a): a is string => a !== undefined,
+  );
+  const choice = await vscode.window.showErrorMessage(`BERT Lens: ${what}. ${errorMessage(e)}`, ...actions);
+  if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'bertLens.model');
+  else if (choice === 'Show Logs') logger.show();
+  else if (choice === 'Retry') retry?.();
+}
+
+/** Bridges a VS Code cancellation token to an AbortSignal for core and worker calls. */
+export function abortSignalFor(token: vscode.CancellationToken): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  if (token.isCancellationRequested) controller.abort();
+  const sub = token.onCancellationRequested(() => controller.abort());
+  return { signal: controller.signal, dispose: () => sub.dispose() };
+}

@@ -1,0 +1,40 @@
+import * as path from 'node:path';
+import type * as vscode from 'vscode';
+import { ModelWorkerClient } from '../core/worker/modelWorkerClient';
+import { AttentionInspector } from './attentionInspector';
+import { AttentionViewProvider } from './attentionViewProvider';
+import { Config } from './config';
+import { Logger } from './logger';
+import { ModelService } from './modelService';
+
+/** The extension's services, built once in {@link createServices} and handed to commands and views. */
+export interface Services {
+  readonly context: vscode.ExtensionContext;
+  readonly logger: Logger;
+  readonly config: Config;
+  readonly worker: ModelWorkerClient;
+  readonly models: ModelService;
+  readonly attentionView: AttentionViewProvider;
+  readonly inspector: AttentionInspector;
+}
+
+export function createServices(context: vscode.ExtensionContext): Services {
+  const { channel, logger } = Logger.create();
+  const config = new Config();
+  const worker = new ModelWorkerClient({
+    workerScript: path.join(context.extensionPath, 'dist', 'worker.js'),
+    log: (m) => logger.child('worker').info(m),
+  });
+  const models = new ModelService(config, worker, path.join(context.globalStorageUri.fsPath, 'models'), logger.child('models'));
+  const attentionView = new AttentionViewProvider(context.extensionUri, logger.child('attention-view'));
+  const inspector = new AttentionInspector(models, attentionView, logger.child('attention'));
+  context.subscriptions.push(
+    channel,
+    config,
+    attentionView,
+    inspector,
+    attentionView.onDidRequestInspection(() => void inspector.inspectSelection()),
+    { dispose: () => void worker.dispose() },
+  );
+  return { context, logger, config, worker, models, attentionView, inspector };
+}

@@ -1,0 +1,287 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { AutoTokenizer, env as transformersEnv, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { AttentionMaps, TokenSpan } from '../protocol/attention';
+import type { Embeddings, LocalModel, ModelInfo } from '../protocol/worker';
+import { findAttentionTensors, type AttentionTensor } from '../core/attention/softmaxDiscovery';
+import { readOnnxGraph, withExtraOutputs } from '../core/onnx/onnxGraph';
+import { alignTokens, type AlignmentOptions } from '../core/text/tokenAlignment';
+import { CodedError } from './errors';
+
+// Models come from folders the host has already resolved; transformers.js must never go to the network itself.
+transformersEnv.allowRemoteModels = false;
+transformersEnv.allowLocalModels = true;
+transformersEnv.useFSCache = false;
+transformersEnv.useBrowserCache = false;
+
+/** Longest text (in characters) tokenised for one attention request; the model keeps far fewer tokens anyway. */
+const ATTENTION_CHAR_CAP = 64 * 1024;
+const EMBED_BATCH = 16;
+
+interface BertConfig {
+  readonly architecture: string;
+  readonly layers: number;
+  readonly heads: number;
+  readonly hiddenSize: number;
+  readonly maxPositions: number;
+}
+
+export function onnxFileFor(model: LocalModel): string {
+  return path.join(model.dir, 'onnx', model.dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx');
+}
+
+/** A BERT-family encoder: one ONNX session serves embeddings and, through extra outputs, attention maps. */
+export class BertModel {
+  private constructor(
+    readonly model: LocalModel,
+    readonly info: ModelInfo,
+    private readonly tokenizer: PreTrainedTokenizer,
+    private readonly session: ort.InferenceSession,
+    private readonly attention: readonly AttentionTensor[] | Error,
+    private readonly prefixIds: readonly number[],
+    private readonly suffixIds: readonly number[],
+    private readonly alignment: AlignmentOptions,
+    private readonly hiddenOutput: string,
+  ) {
+    const byId = new Map<number, string>();
+    for (const [token, id] of tokenizer.get_vocab()) byId.set(id, token);
+    this.prefixTokens = prefixIds.map((id) => byId.get(id) ?? `[${id}]`);
+    this.suffixTokens = suffixIds.map((id) => byId.get(id) ?? `[${id}]`);
+  }
+
+  private readonly prefixTokens: readonly string[];
+  private readonly suffixTokens: readonly string[];
+
+  static async load(model: LocalModel): Promise<BertModel> {
+    const started = performance.now();
+    const config = await readConfig(model.dir);
+    const file = onnxFileFor(model);
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.readFile(file);
+    } catch (e) {
+      throw new CodedError('modelNotFound', `Model ${model.ref} has no ${model.dtype} ONNX file (${file}): ${(e as Error).message}`);
+    }
+    const graph = readOnnxGraph(bytes);
+    let attention: AttentionTensor[] | Error;
+    try {
+      attention = findAttentionTensors(graph, config.layers);
+    } catch (e) {
+      attention = e as Error;
+    }
+    const extra = Array.isArray(attention) ? attention.map((t) => t.output) : [];
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(withExtraOutputs(bytes, extra), { graphOptimizationLevel: 'all' });
+    } catch (e) {
+      throw new CodedError('badModel', `onnxruntime could not load ${file}: ${(e as Error).message}`);
+    }
+    const hiddenOutput = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]!;
+
+    let tokenizer: PreTrainedTokenizer;
+    try {
+      tokenizer = await AutoTokenizer.from_pretrained(model.dir);
+    } catch (e) {
+      throw new CodedError('badModel', `Could not load the tokenizer of ${model.ref}: ${(e as Error).message}`);
+    }
+    const { prefix, suffix } = specialAffixes(tokenizer);
+    const tokenizerMax = Number(tokenizer.model_max_length);
+    const maxTokens = Number.isFinite(tokenizerMax) && tokenizerMax > 0 ? Math.min(tokenizerMax, config.maxPositions) : config.maxPositions;
+
+    const info: ModelInfo = {
+      ref: model.ref,
+      dtype: model.dtype,
+      architecture: config.architecture,
+      layers: config.layers,
+      heads: config.heads,
+      hiddenSize: config.hiddenSize,
+      maxTokens,
+      loadMs: performance.now() - started,
+    };
+    return new BertModel(model, info, tokenizer, session, attention, prefix, suffix, alignmentOptions(tokenizer), hiddenOutput);
+  }
+
+  /** Token ids with special tokens, cut to the model's limit (the final [SEP] is kept). */
+  private encode(text: string): { ids: number[]; pieces: string[]; truncated: boolean; inputTokens: number } {
+    const pieces = this.tokenizer.tokenize(text);
+    const room = this.info.maxTokens - this.prefixIds.length - this.suffixIds.length;
+    const inputTokens = pieces.length + this.prefixIds.length + this.suffixIds.length;
+    const truncated = pieces.length > room;
+    const kept = truncated ? pieces.slice(0, room) : pieces;
+    const ids = [...this.prefixIds, ...this.tokenizer.convert_tokens_to_ids(kept), ...this.suffixIds];
+    return { ids, pieces: kept, truncated, inputTokens };
+  }
+
+  private feeds(batch: readonly number[][]): Record<string, ort.Tensor> {
+    const rows = batch.length;
+    const cols = Math.max(...batch.map((ids) => ids.length));
+    const inputIds = new BigInt64Array(rows * cols);
+    const mask = new BigInt64Array(rows * cols);
+    batch.forEach((ids, r) => {
+      ids.forEach((id, c) => {
+        inputIds[r * cols + c] = BigInt(id);
+        mask[r * cols + c] = 1n;
+      });
+    });
+    const dims = [rows, cols];
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of this.session.inputNames) {
+      if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', inputIds, dims);
+      else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', mask, dims);
+      else if (name === 'token_type_ids') feeds[name] = new ort.Tensor('int64', new BigInt64Array(rows * cols), dims);
+      else throw new CodedError('badModel', `Model ${this.model.ref} has an input BERT Lens does not know how to fill: ${name}`);
+    }
+    return feeds;
+  }
+
+  /**
+   * Mean-pooled, L2-normalised vectors for `texts`, in order. Texts are batched by similar length;
+   * `checkpoint` runs between batches so the caller can report progress or abandon the work.
+   */
+  async embed(texts: readonly string[], checkpoint: (done: number, total: number) => Promise<void>): Promise<Embeddings> {
+    const dims = this.info.hiddenSize;
+    const vectors = new Float32Array(texts.length * dims);
+    const encoded = texts.map((t) => this.encode(t).ids);
+    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.length - encoded[b]!.length);
+    for (let start = 0; start < order.length; start += EMBED_BATCH) {
+      await checkpoint(start, texts.length);
+      const indices = order.slice(start, start + EMBED_BATCH);
+      const batch = indices.map((i) => encoded[i]!);
+      const out = await this.session.run(this.feeds(batch), [this.hiddenOutput]);
+      const hidden = out[this.hiddenOutput]!;
+      const [rows, cols, width] = hidden.dims as number[];
+      if (width !== dims || rows !== batch.length) {
+        throw new CodedError('badModel', `Model ${this.model.ref} returned hidden states of shape [${hidden.dims.join(', ')}], expected width ${dims}`);
+      }
+      const data = hidden.data as Float32Array;
+      indices.forEach((textIndex, r) => {
+        const length = batch[r]!.length;
+        const target = vectors.subarray(textIndex * dims, (textIndex + 1) * dims);
+        for (let t = 0; t < length; t++) {
+          const row = data.subarray((r * cols + t) * dims, (r * cols + t + 1) * dims);
+          for (let d = 0; d < dims; d++) target[d]! += row[d]!;
+        }
+        let norm = 0;
+        for (let d = 0; d < dims; d++) norm += target[d]! * target[d]!;
+        const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+        for (let d = 0; d < dims; d++) target[d]! *= scale;
+      });
+      hidden.dispose();
+    }
+    await checkpoint(texts.length, texts.length);
+    return { dims, count: texts.length, vectors };
+  }
+
+  /** Attention probabilities of every layer and head for `text`, tokens mapped back to offsets in `text`. */
+  async attentionMaps(text: string): Promise<AttentionMaps> {
+    if (this.attention instanceof Error) throw this.attention;
+    const capped = text.length > ATTENTION_CHAR_CAP;
+    const source = capped ? text.slice(0, ATTENTION_CHAR_CAP) : text;
+    const { ids, pieces, truncated, inputTokens } = this.encode(source);
+    const names = this.attention.map((t) => t.output);
+    const out = await this.session.run(this.feeds([ids]), names);
+    const n = ids.length;
+    const { layers, heads } = this.info;
+    const weights = new Float32Array(layers * heads * n * n);
+    names.forEach((name, layer) => {
+      const tensor = out[name]!;
+      const dims = tensor.dims as number[];
+      if (dims.length !== 4 || dims[0] !== 1 || dims[1] !== heads || dims[2] !== n || dims[3] !== n) {
+        throw new CodedError('attentionUnavailable', `Attention output ${name} has shape [${dims.join(', ')}], expected [1, ${heads}, ${n}, ${n}]`);
+      }
+      weights.set(tensor.data as Float32Array, layer * heads * n * n);
+      tensor.dispose();
+    });
+    const tokenTexts = [...this.prefixTokens, ...pieces, ...this.suffixTokens];
+    const tokens: TokenSpan[] = alignTokens(source, tokenTexts, this.alignment);
+    return {
+      model: this.model.ref,
+      tokens,
+      layers,
+      heads,
+      weights,
+      truncated: truncated || capped,
+      maxTokens: this.info.maxTokens,
+      inputTokens,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+async function readConfig(dir: string): Promise<BertConfig> {
+  let raw: string;
+  try {
+    raw = await fs.readFile(path.join(dir, 'config.json'), 'utf8');
+  } catch {
+    throw new CodedError('modelNotFound', `No model found at ${dir}: config.json is missing. A model folder needs config.json, tokenizer.json and onnx/model.onnx.`);
+  }
+  let c: Record<string, unknown>;
+  try {
+    c = JSON.parse(raw) as Record<string, unknown>;
+  } catch (e) {
+    throw new CodedError('badModel', `config.json in ${dir} is not valid JSON: ${(e as Error).message}`);
+  }
+  const num = (...keys: string[]): number | undefined => {
+    for (const k of keys) if (typeof c[k] === 'number') return c[k] as number;
+    return undefined;
+  };
+  const layers = num('num_hidden_layers', 'n_layers', 'num_layers');
+  const heads = num('num_attention_heads', 'n_heads');
+  const hiddenSize = num('hidden_size', 'dim', 'd_model');
+  if (!layers || !heads || !hiddenSize) {
+    throw new CodedError('badModel', `config.json in ${dir} lacks num_hidden_layers / num_attention_heads / hidden_size`);
+  }
+  const architectures = Array.isArray(c.architectures) ? (c.architectures as unknown[]) : [];
+  return {
+    architecture: typeof architectures[0] === 'string' ? architectures[0] : String(c.model_type ?? 'unknown'),
+    layers,
+    heads,
+    hiddenSize,
+    maxPositions: num('max_position_embeddings', 'n_positions') ?? 512,
+  };
+}
+
+/** The ids the tokenizer puts before and after a text ([CLS] and [SEP] for BERT), found by comparing encodings. */
+function specialAffixes(tokenizer: PreTrainedTokenizer): { prefix: number[]; suffix: number[] } {
+  const probe = 'hello';
+  const bare = tokenizer.encode(probe, { add_special_tokens: false });
+  const full = tokenizer.encode(probe, { add_special_tokens: true });
+  for (let at = 0; at + bare.length <= full.length; at++) {
+    if (bare.every((id, k) => full[at + k] === id)) return { prefix: full.slice(0, at), suffix: full.slice(at + bare.length) };
+  }
+  return { prefix: [], suffix: [] };
+}
+
+function alignmentOptions(tokenizer: PreTrainedTokenizer): AlignmentOptions {
+  const json = (tokenizer as unknown as { _tokenizerJSON?: Record<string, unknown> })._tokenizerJSON ?? {};
+  const normalizers = flattenNormalizers(json.normalizer);
+  let lowercase = false;
+  let stripAccents = false;
+  for (const n of normalizers) {
+    if (n.type === 'BertNormalizer') {
+      lowercase ||= n.lowercase === true;
+      stripAccents ||= n.strip_accents === true || (n.strip_accents == null && n.lowercase === true);
+    } else if (n.type === 'Lowercase') lowercase = true;
+    else if (n.type === 'StripAccents') stripAccents = true;
+  }
+  const modelJson = (json.model ?? {}) as Record<string, unknown>;
+  const unknown = typeof tokenizer.unk_token === 'string' ? tokenizer.unk_token : undefined;
+  return {
+    lowercase,
+    stripAccents,
+    specialTokens: new Set(tokenizer.all_special_tokens),
+    ...(unknown ? { unknownToken: unknown } : {}),
+    continuationPrefix: typeof modelJson.continuing_subword_prefix === 'string' ? modelJson.continuing_subword_prefix : modelJson.type === 'WordPiece' ? '##' : '',
+  };
+}
+
+function flattenNormalizers(n: unknown): Record<string, unknown>[] {
+  if (typeof n !== 'object' || n === null) return [];
+  const r = n as Record<string, unknown>;
+  if (r.type === 'Sequence' && Array.isArray(r.normalizers)) return r.normalizers.flatMap(flattenNormalizers);
+  return [r];
+}

@@ -1,0 +1,31 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fixtureModel } from './paths';
+
+/** PyTorch reference outputs written by scripts/fixtures/make_bert.py (see test/fixtures/models/README.md). */
+export interface ReferenceItem {
+  readonly text: string;
+  readonly tokens: string[];
+  readonly input_ids: number[];
+  readonly untruncated_length: number;
+  readonly truncated: boolean;
+  readonly last_hidden_state: number[][];
+  readonly attentions: number[][][][] | null;
+  readonly embedding: number[];
+}
+
+export interface Reference {
+  readonly config: { num_hidden_layers: number; num_attention_heads: number; hidden_size: number; max_position_embeddings: number };
+  readonly items: ReferenceItem[];
+}
+
+export function loadReference(model: string): Reference {
+  return JSON.parse(fs.readFileSync(path.join(fixtureModel(model), 'reference.json'), 'utf8')) as Reference;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}

@@ -1,0 +1,185 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { attentionIndex, type AttentionMaps } from '../../src/protocol/attention';
+import type { Dtype, LocalModel } from '../../src/protocol/worker';
+import { HubDownloader } from '../../src/core/models/hubDownloader';
+import { ModelResolver } from '../../src/core/models/modelResolver';
+import { ModelWorkerClient, WorkerRequestError } from '../../src/core/worker/modelWorkerClient';
+import { HubMirror } from '../harness/hubMirror';
+import { fixtureModel, workerScript } from '../harness/paths';
+import { loadReference, maxAbsDiff } from '../harness/reference';
+
+const local = (name: string, dtype: Dtype = 'fp32'): LocalModel => ({ ref: name, dir: fixtureModel(name), dtype });
+
+function rowSumError(maps: AttentionMaps): number {
+  const n = maps.tokens.length;
+  let worst = 0;
+  for (let l = 0; l < maps.layers; l++)
+    for (let h = 0; h < maps.heads; h++)
+      for (let q = 0; q < n; q++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += maps.weights[attentionIndex(maps, l, h, q, k)]!;
+        worst = Math.max(worst, Math.abs(s - 1));
+      }
+  return worst;
+}
+
+function expectCode(code: WorkerRequestError['code'], message?: RegExp) {
+  return (e: unknown): boolean => {
+    assert.ok(e instanceof WorkerRequestError, `expected WorkerRequestError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (message) assert.match(e.message, message);
+    return true;
+  };
+}
+
+describe('model worker: BERT attention and embeddings against PyTorch', function () {
+  this.timeout(60_000);
+  const client = new ModelWorkerClient({ workerScript });
+  after(() => client.dispose());
+
+  for (const name of ['tiny-bert', 'tiny-bert-wide']) {
+    const reference = loadReference(name);
+    const { num_hidden_layers: layers, num_attention_heads: heads, max_position_embeddings: maxTokens } = reference.config;
+
+    for (const item of reference.items.filter((i) => !i.truncated)) {
+      it(`${name}: attention of ${JSON.stringify(item.text.slice(0, 30))} matches PyTorch within 1e-4 (fp32)`, async () => {
+        const maps = await client.request({ type: 'attention', model: local(name), text: item.text });
+        assert.deepEqual(maps.tokens.map((t) => t.text), item.tokens);
+        assert.equal(maps.layers, layers);
+        assert.equal(maps.heads, heads);
+        assert.equal(maps.truncated, false);
+        const expected = item.attentions!.flat(3);
+        const diff = maxAbsDiff(maps.weights, expected);
+        assert.ok(diff < 1e-4, `max abs difference ${diff}`);
+        assert.ok(rowSumError(maps) < 1e-5);
+        for (const t of maps.tokens) {
+          if (t.special) assert.equal(t.start, t.end);
+          else if (t.text !== '[UNK]') {
+            const source = item.text.slice(t.start, t.end).toLowerCase().normalize('NFD').replace(/\p{Mn}/gu, '');
+            assert.equal(source, t.text.replace(/^##/, ''), `token ${t.text} maps to "${item.text.slice(t.start, t.end)}"`);
+          } else assert.ok(t.end > t.start, '[UNK] covers the word it replaced');
+        }
+      });
+    }
+
+    it(`${name}: a long input is cut to ${maxTokens} tokens keeping [CLS] … [SEP], and says so`, async () => {
+      const item = reference.items.find((i) => i.truncated)!;
+      const maps = await client.request({ type: 'attention', model: local(name), text: item.text });
+      assert.equal(maps.truncated, true);
+      assert.equal(maps.tokens.length, maxTokens);
+      assert.equal(maps.maxTokens, maxTokens);
+      assert.equal(maps.inputTokens, item.untruncated_length);
+      assert.deepEqual(maps.tokens.map((t) => t.text), item.tokens);
+      assert.equal(maps.tokens.at(-1)!.text, '[SEP]');
+      assert.ok(rowSumError(maps) < 1e-5);
+    });
+
+    it(`${name}: mean-pooled embeddings match PyTorch within 1e-4, in input order`, async () => {
+      const texts = reference.items.map((i) => i.text);
+      const result = await client.request({ type: 'embed', model: local(name), texts: [...texts].reverse() });
+      assert.equal(result.dims, reference.config.hidden_size);
+      assert.equal(result.count, texts.length);
+      reference.items.forEach((item, i) => {
+        const row = texts.length - 1 - i;
+        const got = result.vectors.subarray(row * result.dims, (row + 1) * result.dims);
+        assert.ok(maxAbsDiff(got, item.embedding) < 1e-4, item.text);
+      });
+    });
+
+    it(`${name}: the q8 file runs and stays close to fp32`, async () => {
+      const item = reference.items[0]!;
+      const maps = await client.request({ type: 'attention', model: local(name, 'q8'), text: item.text });
+      assert.ok(rowSumError(maps) < 1e-4);
+      const diff = maxAbsDiff(maps.weights, item.attentions!.flat(3));
+      assert.ok(diff > 0 && diff < 0.1, `q8 differs from fp32 by ${diff}`);
+    });
+  }
+
+  it('reports model facts', async () => {
+    const info = await client.request({ type: 'modelInfo', model: local('tiny-bert-wide') });
+    assert.deepEqual(
+      { layers: info.layers, heads: info.heads, hidden: info.hiddenSize, max: info.maxTokens, arch: info.architecture },
+      { layers: 3, heads: 6, hidden: 48, max: 40, arch: 'BertModel' },
+    );
+  });
+
+  it('says a fused-attention model exposes no attention, and still embeds with it', async () => {
+    await assert.rejects(client.request({ type: 'attention', model: local('fused-attention'), text: 'the cat' }), expectCode('attentionUnavailable', /does not expose attention/));
+    const e = await client.request({ type: 'embed', model: local('fused-attention'), texts: ['the cat'] });
+    assert.equal(e.dims, 32);
+  });
+
+  it('explains a missing or broken model folder', async () => {
+    await assert.rejects(client.request({ type: 'modelInfo', model: { ref: 'nowhere', dir: '/nonexistent/model', dtype: 'fp32' } }), expectCode('modelNotFound', /config\.json is missing/));
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-broken-'));
+    fs.cpSync(fixtureModel('tiny-bert'), broken, { recursive: true });
+    fs.writeFileSync(path.join(broken, 'onnx', 'model.onnx'), 'this is not an onnx file');
+    await assert.rejects(client.request({ type: 'modelInfo', model: { ref: 'broken', dir: broken, dtype: 'fp32' } }), expectCode('badModel', /not a valid ONNX model/));
+    fs.rmSync(path.join(broken, 'onnx', 'model_quantized.onnx'));
+    await assert.rejects(client.request({ type: 'modelInfo', model: { ref: 'broken', dir: broken, dtype: 'q8' } }), expectCode('modelNotFound', /no q8 ONNX file/));
+    fs.rmSync(broken, { recursive: true });
+  });
+
+  it('runs a model downloaded from a Hub mirror like the same local folder', async () => {
+    const mirror = await HubMirror.start({ 'test/tiny-bert': fixtureModel('tiny-bert') });
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-cache-'));
+    try {
+      const resolver = new ModelResolver(new HubDownloader({ cacheDir: cache, host: mirror.url, allowDownloads: true }));
+      const model = await resolver.resolve('test/tiny-bert', 'fp32');
+      assert.equal(model.ref, 'test/tiny-bert');
+      const [a, b] = await Promise.all([
+        client.request({ type: 'embed', model, texts: ['a downloaded model'] }),
+        client.request({ type: 'embed', model: local('tiny-bert'), texts: ['a downloaded model'] }),
+      ]);
+      assert.ok(maxAbsDiff(a.vectors, b.vectors) < 1e-7);
+    } finally {
+      await mirror.stop();
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('model worker: lifecycle', function () {
+  this.timeout(60_000);
+
+  it('fails the request in flight when the worker dies, then restarts for the next one', async () => {
+    const client = new ModelWorkerClient({ workerScript });
+    try {
+      await client.request({ type: 'modelInfo', model: local('tiny-bert') });
+      const firstThread = client.threadId;
+      const texts = Array.from({ length: 4000 }, (_, i) => `sentence number ${i} about the cat`);
+      const inFlight = client.request({ type: 'embed', model: local('tiny-bert'), texts });
+      setTimeout(() => void client.restart(), 50);
+      await assert.rejects(inFlight, expectCode('crashed', /stopped unexpectedly/));
+      const maps = await client.request({ type: 'attention', model: local('tiny-bert'), text: 'the cat' });
+      assert.equal(maps.tokens.length, 4);
+      assert.equal(client.starts, 2);
+      assert.notEqual(client.threadId, firstThread);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('cancels a long embedding request within a batch, and keeps serving', async () => {
+    const client = new ModelWorkerClient({ workerScript });
+    try {
+      await client.request({ type: 'modelInfo', model: local('tiny-bert') });
+      const controller = new AbortController();
+      const texts = Array.from({ length: 20_000 }, (_, i) => `sentence number ${i} about the cat`);
+      let progressEvents = 0;
+      const pending = client.request({ type: 'embed', model: local('tiny-bert'), texts }, { signal: controller.signal, onProgress: () => progressEvents++ });
+      setTimeout(() => controller.abort(), 300);
+      const started = Date.now();
+      await assert.rejects(pending, expectCode('cancelled'));
+      assert.ok(Date.now() - started < 1000);
+      assert.ok(progressEvents > 0, 'progress was reported before the cancel');
+      const e = await client.request({ type: 'embed', model: local('tiny-bert'), texts: ['still here'] });
+      assert.equal(e.count, 1);
+    } finally {
+      await client.dispose();
+    }
+  });
+});

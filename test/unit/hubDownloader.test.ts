@@ -1,0 +1,144 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { HubDownloader, ModelDownloadError, type DownloadProgress } from '../../src/core/models/hubDownloader';
+import { parseModelRef } from '../../src/core/models/modelRef';
+import { HubMirror } from '../harness/hubMirror';
+import { fixtureModel } from '../harness/paths';
+
+const ID = 'test/tiny-bert';
+const source = fixtureModel('tiny-bert');
+
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+}
+
+function expectDownloadError(kind: ModelDownloadError['kind'], message: RegExp) {
+  return (e: unknown): boolean => {
+    assert.ok(e instanceof ModelDownloadError, `expected ModelDownloadError, got ${String(e)}`);
+    assert.equal(e.kind, kind);
+    assert.match(e.message, message);
+    return true;
+  };
+}
+
+describe('Hub downloads (local mirror)', function () {
+  this.timeout(20_000);
+  let mirror: HubMirror;
+  let cache: string;
+  const downloader = (allowDownloads = true): HubDownloader => new HubDownloader({ cacheDir: cache, host: mirror.url, allowDownloads });
+
+  beforeEach(async () => {
+    mirror = await HubMirror.start({ [ID]: source });
+    cache = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-cache-'));
+  });
+  afterEach(async () => {
+    await mirror.stop();
+    fs.rmSync(cache, { recursive: true, force: true });
+  });
+
+  it('downloads the files a model needs, reports progress, then works from the cache with the server gone', async () => {
+    const events: DownloadProgress[] = [];
+    const dir = await downloader().ensure(ID, 'main', 'fp32', { onProgress: (p) => events.push(p) });
+    assert.deepEqual(listFiles(dir), ['config.json', 'onnx/model.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    for (const f of listFiles(dir)) assert.deepEqual(fs.readFileSync(path.join(dir, f)), fs.readFileSync(path.join(source, f)), f);
+    assert.ok(mirror.requests.every((r) => r.startsWith(`/${ID}/resolve/main/`)), mirror.requests.join());
+
+    const onnx = events.filter((e) => e.file === 'onnx/model.onnx');
+    assert.ok(onnx.length >= 2, 'progress starts at 0 and reaches the end');
+    assert.equal(onnx[0]!.fileLoaded, 0);
+    assert.equal(onnx.at(-1)!.fileLoaded, fs.statSync(path.join(source, 'onnx/model.onnx')).size);
+    assert.equal(onnx.at(-1)!.fileTotal, onnx.at(-1)!.fileLoaded);
+    for (let i = 1; i < onnx.length; i++) assert.ok(onnx[i]!.fileLoaded >= onnx[i - 1]!.fileLoaded);
+    assert.ok(events.every((e) => e.filesTotal === 5));
+
+    await mirror.stop();
+    const before = mirror.requests.length;
+    assert.equal(await downloader().ensure(ID, 'main', 'fp32'), dir);
+    assert.equal(await downloader(false).ensure(ID, 'main', 'fp32'), dir);
+    assert.equal(mirror.requests.length, before, 'no request once cached');
+    mirror = await HubMirror.start({});
+  });
+
+  it('fetches only the missing file when another dtype is asked for later', async () => {
+    await downloader().ensure(ID, 'main', 'fp32');
+    mirror.requests.length = 0;
+    await downloader().ensure(ID, 'main', 'q8');
+    assert.deepEqual(mirror.requests, [`/${ID}/resolve/main/onnx/model_quantized.onnx`]);
+  });
+
+  it('says "not found" for an unknown model and for a repository without ONNX weights', async () => {
+    await assert.rejects(downloader().ensure('nobody/nothing', 'main', 'fp32'), expectDownloadError('notFound', /nobody\/nothing was not found .*HTTP 404/));
+    const noOnnx = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-no-onnx-'));
+    fs.copyFileSync(path.join(source, 'config.json'), path.join(noOnnx, 'config.json'));
+    fs.copyFileSync(path.join(source, 'tokenizer.json'), path.join(noOnnx, 'tokenizer.json'));
+    await mirror.stop();
+    mirror = await HubMirror.start({ 'test/pytorch-only': noOnnx });
+    await assert.rejects(downloader().ensure('test/pytorch-only', 'main', 'fp32'), expectDownloadError('notFound', /has no onnx\/model\.onnx/));
+    fs.rmSync(noOnnx, { recursive: true });
+  });
+
+  it('reports a server error with its status and keeps nothing partial', async () => {
+    mirror.faults.set(`${ID}/onnx/model.onnx`, { kind: 'serverError', status: 503 });
+    await assert.rejects(downloader().ensure(ID, 'main', 'fp32'), expectDownloadError('server', /HTTP 503/));
+    assert.ok(!listFiles(cache).some((f) => f.endsWith('model.onnx') || f.includes('.part')));
+  });
+
+  it('never leaves a half-written file after an interrupted transfer, and a retry completes', async () => {
+    mirror.faults.set(`${ID}/onnx/model.onnx`, { kind: 'interrupt', afterBytes: 50_000 });
+    await assert.rejects(downloader().ensure(ID, 'main', 'fp32'), expectDownloadError('interrupted', /interrupted|stopped at/));
+    assert.ok(!downloader().isCached(ID, 'main', 'fp32'));
+    assert.deepEqual(listFiles(cache).filter((f) => f.includes('model.onnx')), [], 'no partial model.onnx and no .part file');
+    assert.throws(() => fs.statSync(path.join(downloader().modelDir(ID, 'main'), 'onnx/model.onnx')));
+    await assert.rejects(downloader(false).ensure(ID, 'main', 'fp32'), expectDownloadError('offline', /not downloaded.*downloads are turned off/));
+
+    mirror.faults.clear();
+    const dir = await downloader().ensure(ID, 'main', 'fp32');
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'onnx/model.onnx')), fs.readFileSync(path.join(source, 'onnx/model.onnx')));
+  });
+
+  it('stops promptly when cancelled and keeps nothing partial', async () => {
+    mirror.faults.set(`${ID}/onnx/model.onnx`, { kind: 'slow', chunkBytes: 4096, delayMs: 50 });
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = downloader().ensure(ID, 'main', 'fp32', {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.file === 'onnx/model.onnx' && p.fileLoaded > 10_000) controller.abort();
+      },
+    });
+    await assert.rejects(pending, expectDownloadError('cancelled', /cancelled/));
+    assert.ok(Date.now() - started < 5000);
+    assert.deepEqual(listFiles(cache).filter((f) => f.includes('model.onnx')), []);
+  });
+
+  it('lets two downloads of the same model race without corrupting it', async () => {
+    const [a, b] = await Promise.all([downloader().ensure(ID, 'main', 'fp32'), downloader().ensure(ID, 'main', 'fp32')]);
+    assert.equal(a, b);
+    assert.deepEqual(fs.readFileSync(path.join(a, 'onnx/model.onnx')), fs.readFileSync(path.join(source, 'onnx/model.onnx')));
+    assert.ok(!listFiles(cache).some((f) => f.includes('.part')));
+  });
+
+  it('reports an unreachable host as a network problem', async () => {
+    await mirror.stop();
+    const url = mirror.url;
+    mirror = await HubMirror.start({});
+    const offline = new HubDownloader({ cacheDir: cache, host: url, allowDownloads: true });
+    await assert.rejects(offline.ensure(ID, 'main', 'fp32'), expectDownloadError('network', /Could not reach/));
+  });
+});
+
+describe('model references', () => {
+  it('tells Hub ids from folders', () => {
+    assert.deepEqual(parseModelRef('Xenova/all-MiniLM-L6-v2'), { kind: 'hub', id: 'Xenova/all-MiniLM-L6-v2', revision: 'main' });
+    assert.deepEqual(parseModelRef('Xenova/bert@v1.0'), { kind: 'hub', id: 'Xenova/bert', revision: 'v1.0' });
+    assert.deepEqual(parseModelRef('./models/bert', '/ws'), { kind: 'folder', path: '/ws/models/bert' });
+    assert.deepEqual(parseModelRef('/abs/bert'), { kind: 'folder', path: '/abs/bert' });
+    assert.deepEqual(parseModelRef('file:///abs/bert'), { kind: 'folder', path: '/abs/bert' });
+    assert.throws(() => parseModelRef('not a model'), /neither a Hub model id/);
+    assert.throws(() => parseModelRef('a/b/c'), /neither/);
+    assert.throws(() => parseModelRef(''), /No model given/);
+  });
+});

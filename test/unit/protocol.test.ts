@@ -1,0 +1,56 @@
+import * as assert from 'node:assert/strict';
+import { isAttentionViewMessage, isHostToAttentionView } from '../../src/protocol/attentionView';
+import { isHostToWorker } from '../../src/protocol/worker';
+
+const model = { ref: 'x', dir: '/m', dtype: 'fp32' };
+const token = { text: 'a', start: 0, end: 1, special: false };
+
+function showMessage(overrides: Record<string, unknown> = {}): unknown {
+  return {
+    type: 'show',
+    payload: {
+      model: 'm',
+      tokens: [token, token],
+      layers: 1,
+      heads: 2,
+      weights: new Float32Array(8),
+      truncated: false,
+      maxTokens: 512,
+      inputTokens: 2,
+      source: { label: 'a.md:1', uri: 'file:///a.md', offset: 0 },
+      elapsedMs: 3,
+      ...overrides,
+    },
+  };
+}
+
+describe('protocol guards', () => {
+  it('accept well-formed worker requests and reject malformed ones', () => {
+    assert.ok(isHostToWorker({ kind: 'request', id: 1, request: { type: 'embed', model, texts: ['a', 'b'] } }));
+    assert.ok(isHostToWorker({ kind: 'request', id: 2, request: { type: 'attention', model, text: 'a' } }));
+    assert.ok(isHostToWorker({ kind: 'cancel', id: 2 }));
+    assert.ok(!isHostToWorker({ kind: 'request', id: '1', request: { type: 'attention', model, text: 'a' } }));
+    assert.ok(!isHostToWorker({ kind: 'request', id: 1, request: { type: 'embed', model, texts: [1] } }));
+    assert.ok(!isHostToWorker({ kind: 'request', id: 1, request: { type: 'attention', model: { ...model, dtype: 'fp16' }, text: 'a' } }));
+    assert.ok(!isHostToWorker({ kind: 'request', id: 1, request: { type: 'rm -rf', model } }));
+    assert.ok(!isHostToWorker(null));
+  });
+
+  it('accept only the known webview messages, with no extra fields', () => {
+    assert.ok(isAttentionViewMessage({ type: 'ready' }));
+    assert.ok(isAttentionViewMessage({ type: 'inspectSelection' }));
+    assert.ok(!isAttentionViewMessage({ type: 'ready', extra: 1 }));
+    assert.ok(!isAttentionViewMessage({ type: 'openFile', path: '/etc/passwd' }));
+    assert.ok(!isAttentionViewMessage('ready'));
+  });
+
+  it('check the size of attention data sent to the webview', () => {
+    assert.ok(isHostToAttentionView(showMessage()));
+    assert.ok(!isHostToAttentionView(showMessage({ weights: new Float32Array(7) })), 'wrong length');
+    assert.ok(!isHostToAttentionView(showMessage({ weights: [0, 0, 0, 0, 0, 0, 0, 0] })), 'not a Float32Array');
+    assert.ok(!isHostToAttentionView(showMessage({ tokens: [{ text: 'a' }] })), 'bad token');
+    assert.ok(!isHostToAttentionView(showMessage({ layers: -1 })));
+    assert.ok(isHostToAttentionView({ type: 'error', message: 'x' }));
+    assert.ok(!isHostToAttentionView({ type: 'error' }));
+  });
+});
