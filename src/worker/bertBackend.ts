@@ -7,6 +7,7 @@ import type { Embeddings, LocalModel, ModelInfo } from '../protocol/worker';
 import { findAttentionTensors, type AttentionTensor } from '../core/attention/softmaxDiscovery';
 import { readOnnxGraph, withExtraOutputs } from '../core/onnx/onnxGraph';
 import { alignTokens, type AlignmentOptions } from '../core/text/tokenAlignment';
+import type { Checkpoint, EncoderModel } from './encoderModel';
 import { CodedError } from './errors';
 
 // Models come from folders the host has already resolved; transformers.js must never go to the network itself.
@@ -32,7 +33,7 @@ export function onnxFileFor(model: LocalModel): string {
 }
 
 /** A BERT-family encoder: one ONNX session serves embeddings and, through extra outputs, attention maps. */
-export class BertModel {
+export class BertModel implements EncoderModel {
   private constructor(
     readonly model: LocalModel,
     readonly info: ModelInfo,
@@ -139,7 +140,7 @@ export class BertModel {
    * Mean-pooled, L2-normalised vectors for `texts`, in order. Texts are batched by similar length;
    * `checkpoint` runs between batches so the caller can report progress or abandon the work.
    */
-  async embed(texts: readonly string[], checkpoint: (done: number, total: number) => Promise<void>): Promise<Embeddings> {
+  async embed(texts: readonly string[], checkpoint: Checkpoint): Promise<Embeddings> {
     const dims = this.info.hiddenSize;
     const vectors = new Float32Array(texts.length * dims);
     const encoded = texts.map((t) => this.encode(t).ids);
