@@ -69,7 +69,9 @@ const builds = [
 if (!production) {
   builds.push(
     { label: 'unit tests', ...nodeTarget, entryPoints: testEntries('unit'), outdir: 'out/test/unit', plugins: [stubSharp] },
-    { label: 'vscode tests', ...nodeTarget, entryPoints: ['test/vscode/index.ts'], outfile: 'out/test/vscode/index.js' },
+    // Mocha is bundled into the extension-host test index: the host cannot require mocha's ESM build.
+    { label: 'vscode tests', ...nodeTarget, external: ['vscode'], logOverride: { 'require-resolve-not-external': 'silent' }, entryPoints: ['test/vscode/index.ts'], outfile: 'out/test/vscode/index.js' },
+    { label: 'test runner', ...nodeTarget, entryPoints: ['test/runner/vscodeTier.ts'], outfile: 'out/test/runner/vscodeTier.js' },
     { label: 'browser tests', ...nodeTarget, entryPoints: testEntries('e2e'), outdir: 'out/test/e2e' },
   );
 }

@@ -78,6 +78,11 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
     this.post({ type: 'error', message });
   }
 
+  /** The payload most recently sent to the view (read by tests and used to restore a re-created view). */
+  get lastShown(): AttentionPayload | undefined {
+    return this.last;
+  }
+
   show(payload: AttentionPayload): void {
     this.last = payload;
     this.post({ type: 'show', payload });

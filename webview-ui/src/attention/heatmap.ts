@@ -21,6 +21,7 @@ export class Heatmap {
   private map: Float32Array<ArrayBufferLike> = new Float32Array(0);
   private cell = 12;
   private cursor: { query: number; key: number } | undefined;
+  private lastHover: { query: number; key: number } | undefined;
 
   constructor(private readonly onCell: (cell: HeatmapCell | undefined) => void) {
     const grid = h('div', { class: 'heatmap-grid' }, h('div', { class: 'corner' }), this.colLabels, this.rowLabels, this.canvas);
@@ -32,7 +33,8 @@ export class Heatmap {
     });
     this.canvas.addEventListener('keydown', (e) => this.onKey(e));
     this.canvas.addEventListener('focus', () => {
-      if (!this.cursor && this.tokens.length > 0) this.moveCursor(0, 0);
+      // Keyboard reading starts where the pointer last was, so mouse and keyboard users meet in the same cell.
+      if (!this.cursor && this.tokens.length > 0) this.moveCursor(this.lastHover?.query ?? 0, this.lastHover?.key ?? 0);
     });
   }
 
@@ -50,6 +52,7 @@ export class Heatmap {
     this.colLabels.replaceChildren(...tokens.map((t, i) => label(t, i, 'col')));
     this.canvas.setAttribute('aria-label', `Attention heatmap, ${n} by ${n} tokens. Use the arrow keys to read weights.`);
     if (this.cursor && (this.cursor.query >= n || this.cursor.key >= n)) this.cursor = undefined;
+    if (this.lastHover && (this.lastHover.query >= n || this.lastHover.key >= n)) this.lastHover = undefined;
     this.draw();
     if (this.cursor) this.onCell(this.cellAt(this.cursor.query, this.cursor.key));
   }
@@ -93,6 +96,7 @@ export class Heatmap {
     const n = this.tokens.length;
     if (key < 0 || query < 0 || key >= n || query >= n) return;
     const cell = this.cellAt(query, key);
+    this.lastHover = { query, key };
     this.tooltip.textContent = `${this.tokens[query]!.text} → ${this.tokens[key]!.text}: ${cell.weight.toFixed(4)}`;
     this.tooltip.hidden = false;
     const host = this.element.getBoundingClientRect();
