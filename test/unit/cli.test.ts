@@ -1,0 +1,94 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cliScript, fixtureModel } from '../harness/paths';
+import { loadReference, maxAbsDiff } from '../harness/reference';
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-cli-home-'));
+  const r = spawnSync(process.execPath, [cliScript, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, HOME: home, BERT_LENS_CACHE: path.join(home, 'cache') },
+    maxBuffer: 64 * 2 ** 20,
+  });
+  fs.rmSync(home, { recursive: true, force: true });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface AttentionJson {
+  model: string;
+  tokens: { text: string; start: number; end: number }[];
+  layers: number;
+  heads: number;
+  truncated: boolean;
+  attentions: number[][][][];
+}
+
+describe('bert-lens CLI', function () {
+  this.timeout(60_000);
+  const wide = fixtureModel('tiny-bert-wide');
+  const reference = loadReference('tiny-bert-wide');
+
+  it('attention --json matches PyTorch within 1e-4 on a model folder with other sizes and vocabulary', () => {
+    for (const item of reference.items.filter((i) => !i.truncated)) {
+      const r = cli('attention', item.text, '--model', wide, '--json');
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as AttentionJson;
+      assert.equal(out.layers, 3);
+      assert.equal(out.heads, 6);
+      assert.deepEqual(out.tokens.map((t) => t.text), item.tokens);
+      assert.ok(out.tokens.every((t) => t.start <= t.end && t.end <= item.text.length));
+      assert.ok(maxAbsDiff(out.attentions.flat(3), item.attentions!.flat(3)) < 1e-4);
+    }
+  });
+
+  it('attention runs on the q8 file and reports truncation', () => {
+    const long = reference.items.find((i) => i.truncated)!;
+    const r = cli('attention', long.text, '--model', wide, '--dtype', 'q8', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as AttentionJson & { inputTokens: number; maxTokens: number };
+    assert.equal(out.truncated, true);
+    assert.equal(out.tokens.length, 40);
+    assert.equal(out.inputTokens, long.untruncated_length);
+    for (const row of out.attentions.flat(2)) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+  });
+
+  it('embed --json prints mean-pooled normalised vectors in order', () => {
+    const texts = reference.items.slice(0, 3).map((i) => i.text);
+    const r = cli('embed', ...texts, '--model', wide, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { model: string; dims: number; vectors: number[][] };
+    assert.equal(out.dims, 48);
+    assert.equal(out.vectors.length, 3);
+    out.vectors.forEach((v, i) => assert.ok(maxAbsDiff(v, reference.items[i]!.embedding) < 1e-4));
+  });
+
+  it('prints a readable summary without --json', () => {
+    const r = cli('attention', 'the cat sat', '--model', wide);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /3 layers × 6 heads/);
+    assert.match(r.stdout, /sat +\[8,11\)/);
+  });
+
+  it('reports errors on stderr with a non-zero exit code', () => {
+    const missing = cli('attention', 'x', '--model', '/nonexistent/model');
+    assert.equal(missing.status, 1);
+    assert.equal(missing.stdout, '');
+    assert.match(missing.stderr, /No model found at \/nonexistent\/model/);
+
+    const fused = cli('attention', 'the cat', '--model', fixtureModel('fused-attention'));
+    assert.equal(fused.status, 1);
+    assert.match(fused.stderr, /does not expose attention/);
+
+    const offline = cli('embed', 'x', '--model', 'Xenova/all-MiniLM-L6-v2', '--offline');
+    assert.equal(offline.status, 1);
+    assert.match(offline.stderr, /not downloaded .*downloads are turned off/);
+
+    const usage = cli('attention', '--model', wide);
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /exactly one text/);
+    assert.match(usage.stderr, /Usage:/);
+  });
+});
