@@ -104,6 +104,18 @@ export async function runSuites(opts: TestIndexOptions): Promise<TestIndexResult
   return { passed, failed: failures.length, pending, failures, durationMs: Date.now() - started };
 }
 
+/**
+ * VS Code drops a forwarded console call whose JSON exceeds 100000 characters ("Output omitted for a large
+ * object"): keep the result line well under that by shortening error texts when there are many failures.
+ */
+function resultLine(result: TestIndexResult): string {
+  for (const max of [4000, 1000, 200, 0]) {
+    const line = JSON.stringify({ ...result, failures: result.failures.map((f) => ({ title: f.title.slice(0, 500), error: f.error.slice(0, max) })) });
+    if (line.length < 80_000) return line;
+  }
+  return JSON.stringify({ ...result, failures: result.failures.slice(0, 100).map((f) => ({ title: f.title.slice(0, 200), error: '' })) });
+}
+
 /** Runs the suites, prints the BERTLENS_RESULT line, and rejects when any test failed (exit code 1). */
 export async function runAndReport(opts: TestIndexOptions): Promise<TestIndexResult> {
   let result: TestIndexResult;
@@ -114,7 +126,7 @@ export async function runAndReport(opts: TestIndexOptions): Promise<TestIndexRes
     const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
     result = { passed: 0, failed: 1, pending: 0, failures: [{ title: '(test index)', error }], durationMs: 0 };
   }
-  console.log(RESULT_MARKER + JSON.stringify(result));
+  console.log(RESULT_MARKER + resultLine(result));
   if (result.failed > 0) {
     throw new Error(`${result.failed} test(s) failed: ${result.failures.map((f) => f.title).join('; ')}`);
   }
