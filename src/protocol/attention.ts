@@ -26,6 +26,11 @@ export interface AttentionMaps {
   readonly maxTokens: number;
   /** Tokens the whole input would have had, special tokens included. */
   readonly inputTokens: number;
+  /**
+   * Which text tokens (special tokens not counted) these maps cover: `start` is the index of the first shown text
+   * token among all `textTokens` of the input. Long inputs are read through a window of the model's length.
+   */
+  readonly window: { readonly start: number; readonly textTokens: number };
 }
 
 /** Index of `weights[layer][head][query][key]` in the flat array of {@link AttentionMaps}. */

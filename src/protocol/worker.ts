@@ -35,7 +35,13 @@ export interface Embeddings {
 export type WorkerRequest =
   | { readonly type: 'modelInfo'; readonly model: LocalModel }
   | { readonly type: 'embed'; readonly model: LocalModel; readonly texts: readonly string[] }
-  | { readonly type: 'attention'; readonly model: LocalModel; readonly text: string }
+  | {
+      readonly type: 'attention';
+      readonly model: LocalModel;
+      readonly text: string;
+      /** First text token of the window to read when the text is longer than the model's limit (default 0). */
+      readonly windowStart?: number;
+    }
   | { readonly type: 'unload'; readonly model: LocalModel };
 
 /** Result type of each request type. */
@@ -94,7 +100,7 @@ export function isWorkerRequest(r: unknown): r is WorkerRequest {
     case 'embed':
       return Array.isArray(r.texts) && r.texts.every((t) => typeof t === 'string');
     case 'attention':
-      return typeof r.text === 'string';
+      return typeof r.text === 'string' && (r.windowStart === undefined || (typeof r.windowStart === 'number' && r.windowStart >= 0));
     default:
       return false;
   }

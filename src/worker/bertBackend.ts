@@ -16,8 +16,8 @@ transformersEnv.allowLocalModels = true;
 transformersEnv.useFSCache = false;
 transformersEnv.useBrowserCache = false;
 
-/** Longest text (in characters) tokenised for one attention request; the model keeps far fewer tokens anyway. */
-const ATTENTION_CHAR_CAP = 64 * 1024;
+/** Longest text (in characters) tokenised for one attention request; windows can move anywhere inside it. */
+const ATTENTION_CHAR_CAP = 256 * 1024;
 const EMBED_BATCH = 16;
 
 interface BertConfig {
@@ -103,15 +103,21 @@ export class BertModel implements EncoderModel {
     return new BertModel(model, info, tokenizer, session, attention, prefix, suffix, alignmentOptions(tokenizer), hiddenOutput);
   }
 
-  /** Token ids with special tokens, cut to the model's limit (the final [SEP] is kept). */
-  private encode(text: string): { ids: number[]; pieces: string[]; truncated: boolean; inputTokens: number } {
-    const pieces = this.tokenizer.tokenize(text);
-    const room = this.info.maxTokens - this.prefixIds.length - this.suffixIds.length;
-    const inputTokens = pieces.length + this.prefixIds.length + this.suffixIds.length;
-    const truncated = pieces.length > room;
-    const kept = truncated ? pieces.slice(0, room) : pieces;
-    const ids = [...this.prefixIds, ...this.tokenizer.convert_tokens_to_ids(kept), ...this.suffixIds];
-    return { ids, pieces: kept, truncated, inputTokens };
+  /** Text tokens the model can take besides its special tokens. */
+  private get room(): number {
+    return this.info.maxTokens - this.prefixIds.length - this.suffixIds.length;
+  }
+
+  /**
+   * Token ids with special tokens for the window of `room` text tokens starting at text token `windowStart`
+   * (the whole text when it fits), so a long input never loses its final [SEP].
+   */
+  private encode(text: string, windowStart = 0): { ids: number[]; pieces: string[]; all: string[]; start: number } {
+    const all = this.tokenizer.tokenize(text);
+    const start = Math.max(0, Math.min(Math.floor(windowStart), all.length - this.room));
+    const pieces = all.length > this.room ? all.slice(start, start + this.room) : all;
+    const ids = [...this.prefixIds, ...this.tokenizer.convert_tokens_to_ids(pieces), ...this.suffixIds];
+    return { ids, pieces, all, start: all.length > this.room ? start : 0 };
   }
 
   private feeds(batch: readonly number[][]): Record<string, ort.Tensor> {
@@ -174,12 +180,15 @@ export class BertModel implements EncoderModel {
     return { dims, count: texts.length, vectors };
   }
 
-  /** Attention probabilities of every layer and head for `text`, tokens mapped back to offsets in `text`. */
-  async attentionMaps(text: string): Promise<AttentionMaps> {
+  /**
+   * Attention probabilities of every layer and head for `text`, tokens mapped back to offsets in `text`.
+   * A text longer than the model's limit is read through a window of text tokens starting at `windowStart`.
+   */
+  async attentionMaps(text: string, windowStart = 0): Promise<AttentionMaps> {
     if (this.attention instanceof Error) throw this.attention;
     const capped = text.length > ATTENTION_CHAR_CAP;
     const source = capped ? text.slice(0, ATTENTION_CHAR_CAP) : text;
-    const { ids, pieces, truncated, inputTokens } = this.encode(source);
+    const { ids, pieces, all, start } = this.encode(source, windowStart);
     const names = this.attention.map((t) => t.output);
     const out = await this.session.run(this.feeds([ids]), names);
     const n = ids.length;
@@ -194,17 +203,25 @@ export class BertModel implements EncoderModel {
       weights.set(tensor.data as Float32Array, layer * heads * n * n);
       tensor.dispose();
     });
-    const tokenTexts = [...this.prefixTokens, ...pieces, ...this.suffixTokens];
-    const tokens: TokenSpan[] = alignTokens(source, tokenTexts, this.alignment);
+    const spans = alignTokens(source, all, this.alignment).slice(start, start + pieces.length);
+    const special = (text: string, at: number): TokenSpan => ({ text, start: at, end: at, special: true });
+    const first = spans[0]?.start ?? 0;
+    const last = spans.at(-1)?.end ?? 0;
+    const tokens: TokenSpan[] = [
+      ...this.prefixTokens.map((t) => special(t, first)),
+      ...spans,
+      ...this.suffixTokens.map((t) => special(t, last)),
+    ];
     return {
       model: this.model.ref,
       tokens,
       layers,
       heads,
       weights,
-      truncated: truncated || capped,
+      truncated: all.length > pieces.length || capped,
       maxTokens: this.info.maxTokens,
-      inputTokens,
+      inputTokens: all.length + this.prefixIds.length + this.suffixIds.length,
+      window: { start, textTokens: all.length },
     };
   }
 

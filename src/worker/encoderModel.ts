@@ -9,7 +9,10 @@ export interface EncoderModel {
   readonly info: ModelInfo;
   /** L2-normalised sentence vectors for `texts`, in order. */
   embed(texts: readonly string[], checkpoint: Checkpoint): Promise<Embeddings>;
-  /** Attention probabilities of every layer and head, tokens mapped to offsets in `text`. */
-  attentionMaps(text: string): Promise<AttentionMaps>;
+  /**
+   * Attention probabilities of every layer and head, tokens mapped to offsets in `text`; a text longer than the
+   * model's limit is read through a window of text tokens starting at `windowStart`.
+   */
+  attentionMaps(text: string, windowStart?: number): Promise<AttentionMaps>;
   dispose(): Promise<void>;
 }

@@ -49,7 +49,7 @@ async function handle(id: number, request: WorkerRequest): Promise<WorkerResults
     case 'attention': {
       const model = await modelFor(request);
       await checkpoint(id);
-      return model.attentionMaps(request.text);
+      return model.attentionMaps(request.text, request.windowStart ?? 0);
     }
     case 'unload': {
       const key = `${request.model.dir}\u0000${request.model.dtype}`;
