@@ -60,7 +60,7 @@ async function mochaTier(name, dir, timeout) {
 
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 step('lint', npx, ['eslint', '.']);
-if (step('typecheck', npx, ['tsc', '--noEmit', '-p', '.'])) step('typecheck webviews', npx, ['tsc', '--noEmit', '-p', 'webview-ui']);
+for (const project of ['.', 'webview-ui', 'test/e2e']) step(`typecheck ${project}`, npx, ['tsc', '--noEmit', '-p', project]);
 const built = step('build', process.execPath, ['esbuild.js']);
 
 if (built) {

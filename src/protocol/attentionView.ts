@@ -21,41 +21,101 @@ export interface AttentionPayload {
   readonly truncated: boolean;
   readonly maxTokens: number;
   readonly inputTokens: number;
+  /** The window of text tokens shown, when the input is longer than the model reads at once. */
+  readonly window: { readonly start: number; readonly textTokens: number };
   readonly source: AttentionSource;
-  /** Milliseconds from request to result in the worker, shown to the user. */
+  /** Milliseconds from request to result, shown to the user. */
   readonly elapsedMs: number;
 }
+
+export type ExportFormat = 'png' | 'svg';
 
 export type HostToAttentionView =
   | { readonly type: 'show'; readonly payload: AttentionPayload }
   | { readonly type: 'busy'; readonly message: string }
-  | { readonly type: 'error'; readonly message: string };
+  | { readonly type: 'error'; readonly message: string }
+  /** The editor caret is inside this token of the shown payload (null: outside it). */
+  | { readonly type: 'cursorToken'; readonly index: number | null }
+  | { readonly type: 'pinned'; readonly pinned: boolean };
 
 export type AttentionViewToHost =
   | { readonly type: 'ready' }
-  | { readonly type: 'inspectSelection' };
+  | { readonly type: 'inspectSelection' }
+  /** Highlight a token's range in the editor (null clears); `reveal` also scrolls the editor to it. */
+  | { readonly type: 'highlightToken'; readonly index: number | null; readonly reveal: boolean }
+  | { readonly type: 'setPinned'; readonly pinned: boolean }
+  /** Show the window of text tokens starting at `start`. */
+  | { readonly type: 'moveWindow'; readonly start: number }
+  | { readonly type: 'exportJson' }
+  /** `data`: a `data:image/png;base64,…` URL for png, SVG markup for svg. */
+  | { readonly type: 'exportImage'; readonly format: ExportFormat; readonly data: string };
+
+/** Largest exported image the host accepts from the webview, in characters. */
+export const MAX_EXPORT_CHARS = 64 * 2 ** 20;
+
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 /** Validates a message from the webview; anything else is dropped by the host. */
 export function isAttentionViewMessage(m: unknown): m is AttentionViewToHost {
-  return isRecord(m) && (m.type === 'ready' || m.type === 'inspectSelection') && Object.keys(m).length === 1;
+  if (!isRecord(m)) return false;
+  const keys = Object.keys(m).sort().join(',');
+  switch (m.type) {
+    case 'ready':
+    case 'inspectSelection':
+    case 'exportJson':
+      return keys === 'type';
+    case 'highlightToken':
+      return keys === 'index,reveal,type' && (m.index === null || isIndex(m.index)) && typeof m.reveal === 'boolean';
+    case 'setPinned':
+      return keys === 'pinned,type' && typeof m.pinned === 'boolean';
+    case 'moveWindow':
+      return keys === 'start,type' && isIndex(m.start);
+    case 'exportImage':
+      return (
+        keys === 'data,format,type' &&
+        typeof m.data === 'string' &&
+        m.data.length <= MAX_EXPORT_CHARS &&
+        ((m.format === 'png' && m.data.startsWith('data:image/png;base64,')) || (m.format === 'svg' && m.data.startsWith('<svg')))
+      );
+    default:
+      return false;
+  }
 }
 
 /** Validates a message from the host in the webview, including the shape and size of the attention data. */
 export function isHostToAttentionView(m: unknown): m is HostToAttentionView {
   if (!isRecord(m)) return false;
-  if (m.type === 'busy' || m.type === 'error') return typeof m.message === 'string';
-  if (m.type !== 'show' || !isRecord(m.payload)) return false;
-  const p = m.payload;
+  switch (m.type) {
+    case 'busy':
+    case 'error':
+      return typeof m.message === 'string';
+    case 'cursorToken':
+      return m.index === null || isIndex(m.index);
+    case 'pinned':
+      return typeof m.pinned === 'boolean';
+    case 'show':
+      return isPayload(m.payload);
+    default:
+      return false;
+  }
+}
+
+function isPayload(p: unknown): p is AttentionPayload {
+  if (!isRecord(p)) return false;
   if (!Array.isArray(p.tokens) || !p.tokens.every(isTokenSpan)) return false;
-  if (!isCount(p.layers) || !isCount(p.heads) || !isCount(p.maxTokens) || !isCount(p.inputTokens)) return false;
+  if (!isIndex(p.layers) || !isIndex(p.heads) || !isIndex(p.maxTokens) || !isIndex(p.inputTokens)) return false;
   if (!(p.weights instanceof Float32Array)) return false;
   const n = p.tokens.length;
   if (p.weights.length !== p.layers * p.heads * n * n) return false;
   const s = p.source;
+  const w = p.window;
   return (
     typeof p.model === 'string' &&
     typeof p.truncated === 'boolean' &&
     typeof p.elapsedMs === 'number' &&
+    isRecord(w) &&
+    isIndex(w.start) &&
+    isIndex(w.textTokens) &&
     isRecord(s) &&
     typeof s.label === 'string' &&
     typeof s.uri === 'string' &&
@@ -65,8 +125,4 @@ export function isHostToAttentionView(m: unknown): m is HostToAttentionView {
 
 function isTokenSpan(t: unknown): t is TokenSpan {
   return isRecord(t) && typeof t.text === 'string' && typeof t.start === 'number' && typeof t.end === 'number' && typeof t.special === 'boolean';
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
 }

@@ -1,12 +1,16 @@
 import * as vscode from 'vscode';
-import type { AttentionPayload, HostToAttentionView } from '../protocol/attentionView';
+import type { AttentionPayload, AttentionViewToHost, HostToAttentionView } from '../protocol/attentionView';
 import { isAttentionViewMessage } from '../protocol/attentionView';
 import type { Logger } from './logger';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
+/** Messages from the view other than the `ready` handshake, which the provider handles itself. */
+export type AttentionViewRequest = Exclude<AttentionViewToHost, { type: 'ready' }>;
+
 /**
- * The sidebar Attention view. Messages posted before the webview reports `ready` are held and sent in order
- * once it does; only the newest `show` matters, so older pending ones are dropped.
+ * The sidebar Attention view's webview plumbing. Messages posted before the webview reports `ready` are held and
+ * sent in order once it does; only the newest `show` matters, so older pending ones are dropped. Every message
+ * from the webview is validated before anyone sees it.
  */
 export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewType = 'bertLens.attention';
@@ -16,11 +20,15 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
   private queue: HostToAttentionView[] = [];
   private readonly disposables: vscode.Disposable[] = [];
   private readonly readyEmitter = new vscode.EventEmitter<void>();
-  private readonly inspectEmitter = new vscode.EventEmitter<void>();
-  /** Fires when the user asks the view itself to inspect the current selection. */
-  readonly onDidRequestInspection = this.inspectEmitter.event;
+  private readonly requestEmitter = new vscode.EventEmitter<AttentionViewRequest>();
+  private readonly visibilityEmitter = new vscode.EventEmitter<boolean>();
+  /** Fires for every valid request from the view. */
+  readonly onDidRequest = this.requestEmitter.event;
+  /** Fires when the view is shown or hidden. */
+  readonly onDidChangeVisibility = this.visibilityEmitter.event;
   /** The last payload shown, re-sent when the view is re-created (e.g. after being hidden). */
   private last: AttentionPayload | undefined;
+  private pinned = false;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -43,21 +51,28 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
           return;
         }
         if (m.type === 'ready') this.onReady();
-        else this.inspectEmitter.fire();
+        else this.requestEmitter.fire(m);
       }),
+      view.onDidChangeVisibility(() => this.visibilityEmitter.fire(view.visible)),
       view.onDidDispose(() => {
         if (this.view === view) {
           this.view = undefined;
           this.ready = false;
+          this.visibilityEmitter.fire(false);
         }
       }),
     );
   }
 
+  /** True while the view is open and on screen. */
+  get visible(): boolean {
+    return this.view?.visible ?? false;
+  }
+
   /** Reveals the view (creating its webview if needed) and resolves once it is ready for messages. */
   async reveal(): Promise<void> {
     if (this.view && this.ready) {
-      this.view.show(true);
+      if (!this.view.visible) this.view.show(true);
       return;
     }
     const ready = new Promise<void>((resolve) => {
@@ -78,7 +93,7 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
     this.post({ type: 'error', message });
   }
 
-  /** The payload most recently sent to the view (read by tests and used to restore a re-created view). */
+  /** The payload most recently sent to the view. */
   get lastShown(): AttentionPayload | undefined {
     return this.last;
   }
@@ -88,11 +103,21 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
     this.post({ type: 'show', payload });
   }
 
+  showCursorToken(index: number | null): void {
+    if (this.ready) this.post({ type: 'cursorToken', index });
+  }
+
+  setPinned(pinned: boolean): void {
+    this.pinned = pinned;
+    this.post({ type: 'pinned', pinned });
+  }
+
   private onReady(): void {
     this.ready = true;
-    const queued = this.queue;
+    const queued: HostToAttentionView[] = this.queue.filter((m) => m.type !== 'pinned');
     this.queue = [];
-    if (queued.length === 0 && this.last) queued.push({ type: 'show', payload: this.last });
+    if (!queued.some((m) => m.type === 'show') && this.last) queued.unshift({ type: 'show', payload: this.last });
+    queued.unshift({ type: 'pinned', pinned: this.pinned });
     for (const m of queued) void this.view?.webview.postMessage(m);
     this.readyEmitter.fire();
   }
@@ -102,12 +127,14 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
       void this.view.webview.postMessage(message);
       return;
     }
-    this.queue = [...this.queue.filter((m) => m.type !== 'show' || message.type !== 'show'), message];
+    if (message.type === 'cursorToken') return;
+    this.queue = [...this.queue.filter((m) => m.type !== message.type || message.type === 'busy'), message];
   }
 
   dispose(): void {
     this.readyEmitter.dispose();
-    this.inspectEmitter.dispose();
+    this.requestEmitter.dispose();
+    this.visibilityEmitter.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
 }

@@ -5,6 +5,9 @@ import type { Services } from './services';
 export const commandTable: Readonly<Record<string, (services: Services, ...args: unknown[]) => unknown>> = {
   'bertLens.inspectAttention': (s) => s.inspector.inspectSelection(),
   'bertLens.showLogs': (s) => s.logger.show(),
+  'bertLens.exportAttentionJson': (s, target) => s.inspector.exportJson(target instanceof vscode.Uri ? target : undefined),
+  'bertLens.pinAttention': (s) => s.inspector.setPinned(true),
+  'bertLens.unpinAttention': (s) => s.inspector.setPinned(false),
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {

@@ -12,6 +12,8 @@ export interface BertLensSettings {
   /** Base URL of the Hub or a mirror; empty means https://huggingface.co. */
   readonly hubMirror: string;
   readonly allowDownloads: boolean;
+  /** Whether the Attention view re-inspects the editor selection as it changes (unless pinned). */
+  readonly attentionFollowsSelection: boolean;
 }
 
 export function readSettings(): BertLensSettings {
@@ -22,6 +24,7 @@ export function readSettings(): BertLensSettings {
     dtype: dtype === 'q8' ? 'q8' : 'fp32',
     hubMirror: c.get<string>('hubMirror')?.trim() ?? '',
     allowDownloads: c.get<boolean>('allowDownloads') ?? true,
+    attentionFollowsSelection: c.get<boolean>('attention.followSelection') ?? true,
   };
 }
 

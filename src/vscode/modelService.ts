@@ -66,9 +66,9 @@ export class ModelService {
     return this.run(token, (signal) => this.worker.request({ type: 'modelInfo', model }, { signal }));
   }
 
-  async attention(text: string, token: vscode.CancellationToken): Promise<AttentionMaps> {
+  async attention(text: string, token: vscode.CancellationToken, windowStart = 0): Promise<AttentionMaps> {
     const model = await this.resolveModel(token);
-    return this.run(token, (signal) => this.worker.request({ type: 'attention', model, text }, { signal }));
+    return this.run(token, (signal) => this.worker.request({ type: 'attention', model, text, windowStart }, { signal }));
   }
 
   async embed(texts: readonly string[], token: vscode.CancellationToken): Promise<Embeddings> {

@@ -27,13 +27,12 @@ export function createServices(context: vscode.ExtensionContext): Services {
   });
   const models = new ModelService(config, worker, path.join(context.globalStorageUri.fsPath, 'models'), logger.child('models'));
   const attentionView = new AttentionViewProvider(context.extensionUri, logger.child('attention-view'));
-  const inspector = new AttentionInspector(models, attentionView, logger.child('attention'));
+  const inspector = new AttentionInspector(models, attentionView, config, logger.child('attention'));
   context.subscriptions.push(
     channel,
     config,
     attentionView,
     inspector,
-    attentionView.onDidRequestInspection(() => void inspector.inspectSelection()),
     { dispose: () => void worker.dispose() },
   );
   return { context, logger, config, worker, models, attentionView, inspector };

@@ -17,6 +17,7 @@ function showMessage(overrides: Record<string, unknown> = {}): unknown {
       truncated: false,
       maxTokens: 512,
       inputTokens: 2,
+      window: { start: 0, textTokens: 0 },
       source: { label: 'a.md:1', uri: 'file:///a.md', offset: 0 },
       elapsedMs: 3,
       ...overrides,
@@ -39,6 +40,16 @@ describe('protocol guards', () => {
   it('accept only the known webview messages, with no extra fields', () => {
     assert.ok(isAttentionViewMessage({ type: 'ready' }));
     assert.ok(isAttentionViewMessage({ type: 'inspectSelection' }));
+    assert.ok(isAttentionViewMessage({ type: 'highlightToken', index: 3, reveal: true }));
+    assert.ok(isAttentionViewMessage({ type: 'highlightToken', index: null, reveal: false }));
+    assert.ok(!isAttentionViewMessage({ type: 'highlightToken', index: -1, reveal: false }));
+    assert.ok(!isAttentionViewMessage({ type: 'highlightToken', index: 1.5, reveal: false }));
+    assert.ok(isAttentionViewMessage({ type: 'moveWindow', start: 100 }));
+    assert.ok(!isAttentionViewMessage({ type: 'moveWindow', start: '100' }));
+    assert.ok(isAttentionViewMessage({ type: 'exportImage', format: 'png', data: 'data:image/png;base64,AAAA' }));
+    assert.ok(isAttentionViewMessage({ type: 'exportImage', format: 'svg', data: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' }));
+    assert.ok(!isAttentionViewMessage({ type: 'exportImage', format: 'png', data: 'javascript:alert(1)' }));
+    assert.ok(!isAttentionViewMessage({ type: 'exportImage', format: 'exe', data: 'data:image/png;base64,AAAA' }));
     assert.ok(!isAttentionViewMessage({ type: 'ready', extra: 1 }));
     assert.ok(!isAttentionViewMessage({ type: 'openFile', path: '/etc/passwd' }));
     assert.ok(!isAttentionViewMessage('ready'));

@@ -7,134 +7,238 @@ export interface HeatmapCell {
   readonly weight: number;
 }
 
+export interface HeatmapInput {
+  readonly tokens: readonly TokenSpan[];
+  /** Row-major n × n weights over all tokens (rows = queries). */
+  readonly map: ArrayLike<number>;
+  /** Token indices shown as rows and columns, in order. */
+  readonly visible: readonly number[];
+  /** Cells below this weight are left blank. */
+  readonly threshold: number;
+  /** CSS pixels available. */
+  readonly width: number;
+}
+
+export interface HeatmapEvents {
+  onCell(cell: HeatmapCell | undefined): void;
+  onTokenHover(index: number | null): void;
+  onTokenClick(index: number): void;
+}
+
+const LABEL_WIDTH = 88;
+
 /**
- * A query × key heatmap of one attention map on a canvas, with token labels as DOM text, a tooltip on hover and
- * a keyboard cursor (arrow keys, Home/End, PageUp/PageDown) so every cell is reachable without a mouse.
+ * A query × key heatmap drawn one pixel per cell into an ImageData and scaled up without smoothing, so 512 × 512
+ * maps draw in milliseconds. Token labels are DOM text; a tooltip follows the pointer; a keyboard cursor (arrows,
+ * Home/End, PageUp/PageDown) reaches every cell without a mouse.
  */
 export class Heatmap {
   readonly element: HTMLElement;
-  private readonly canvas = h('canvas', { tabindex: '0', role: 'img', class: 'heatmap-canvas' });
-  private readonly rowLabels = h('div', { class: 'row-labels', 'aria-hidden': 'true' });
+  readonly canvas = h('canvas', { tabindex: '0', role: 'img', class: 'heatmap-canvas' });
+  private readonly rowLabels = h('div', { class: 'row-labels' });
   private readonly colLabels = h('div', { class: 'col-labels', 'aria-hidden': 'true' });
   private readonly tooltip = h('div', { class: 'tooltip', role: 'tooltip', hidden: '' });
-  private tokens: readonly TokenSpan[] = [];
-  private map: Float32Array<ArrayBufferLike> = new Float32Array(0);
+  private input: HeatmapInput | undefined;
   private cell = 12;
-  private cursor: { query: number; key: number } | undefined;
-  private lastHover: { query: number; key: number } | undefined;
+  private cursor: { row: number; col: number } | undefined;
+  private lastHover: { row: number; col: number } | undefined;
+  private cursorToken: number | null = null;
 
-  constructor(private readonly onCell: (cell: HeatmapCell | undefined) => void) {
+  constructor(private readonly events: HeatmapEvents) {
     const grid = h('div', { class: 'heatmap-grid' }, h('div', { class: 'corner' }), this.colLabels, this.rowLabels, this.canvas);
     this.element = h('div', { class: 'heatmap' }, grid, this.tooltip);
     this.canvas.addEventListener('mousemove', (e) => this.onPointer(e));
     this.canvas.addEventListener('mouseleave', () => {
       this.tooltip.hidden = true;
-      if (!this.cursor) this.onCell(undefined);
+      if (!this.cursor) this.events.onCell(undefined);
     });
     this.canvas.addEventListener('keydown', (e) => this.onKey(e));
     this.canvas.addEventListener('focus', () => {
       // Keyboard reading starts where the pointer last was, so mouse and keyboard users meet in the same cell.
-      if (!this.cursor && this.tokens.length > 0) this.moveCursor(this.lastHover?.query ?? 0, this.lastHover?.key ?? 0);
+      if (!this.cursor && this.input && this.input.visible.length > 0) this.moveCursor(this.lastHover?.row ?? 0, this.lastHover?.col ?? 0);
+    });
+    this.rowLabels.addEventListener('mouseover', (e) => {
+      const index = labelIndex(e.target);
+      if (index !== undefined) this.events.onTokenHover(index);
+    });
+    this.rowLabels.addEventListener('mouseleave', () => this.events.onTokenHover(null));
+    this.rowLabels.addEventListener('click', (e) => {
+      const index = labelIndex(e.target);
+      if (index !== undefined) this.events.onTokenClick(index);
     });
   }
 
-  /** Shows `map` (row-major n × n, rows = queries) for `tokens`, fitting cells into `width` CSS pixels. */
-  render(tokens: readonly TokenSpan[], map: Float32Array<ArrayBufferLike>, width: number): void {
-    this.tokens = tokens;
-    this.map = map;
-    const n = tokens.length;
-    const labelWidth = 88;
-    this.cell = Math.max(3, Math.min(28, Math.floor((width - labelWidth - 8) / Math.max(1, n))));
-    const showLabels = this.cell >= 9;
+  render(input: HeatmapInput): number {
+    const started = performance.now();
+    const previous = this.input;
+    this.input = input;
+    const m = input.visible.length;
+    this.cell = Math.max(2, Math.min(28, Math.floor((input.width - LABEL_WIDTH - 8) / Math.max(1, m))));
     this.element.style.setProperty('--cell', `${this.cell}px`);
-    this.element.classList.toggle('compact', !showLabels);
-    this.rowLabels.replaceChildren(...tokens.map((t, i) => label(t, i, 'row')));
-    this.colLabels.replaceChildren(...tokens.map((t, i) => label(t, i, 'col')));
-    this.canvas.setAttribute('aria-label', `Attention heatmap, ${n} by ${n} tokens. Use the arrow keys to read weights.`);
-    if (this.cursor && (this.cursor.query >= n || this.cursor.key >= n)) this.cursor = undefined;
-    if (this.lastHover && (this.lastHover.query >= n || this.lastHover.key >= n)) this.lastHover = undefined;
+    this.element.classList.toggle('compact', this.cell < 9);
+    if (!previous || previous.tokens !== input.tokens || previous.visible !== input.visible) {
+      const rows = input.visible.map((i) => tokenLabel(input.tokens[i]!, i, 'row'));
+      this.rowLabels.replaceChildren(...rows);
+      this.colLabels.replaceChildren(...input.visible.map((i) => tokenLabel(input.tokens[i]!, i, 'col')));
+      if (this.cursor && (this.cursor.row >= m || this.cursor.col >= m)) this.cursor = undefined;
+      if (this.lastHover && (this.lastHover.row >= m || this.lastHover.col >= m)) this.lastHover = undefined;
+      this.markCursorToken();
+    }
+    this.canvas.setAttribute('aria-label', `Attention heatmap, ${m} by ${m} tokens. Use the arrow keys to read weights.`);
     this.draw();
-    if (this.cursor) this.onCell(this.cellAt(this.cursor.query, this.cursor.key));
+    if (this.cursor) this.events.onCell(this.cellAt(this.cursor.row, this.cursor.col));
+    return performance.now() - started;
+  }
+
+  /** Marks the token the editor caret is in. */
+  setCursorToken(index: number | null): void {
+    this.cursorToken = index;
+    this.markCursorToken();
+  }
+
+  private markCursorToken(): void {
+    for (const el of this.rowLabels.children) {
+      (el as HTMLElement).classList.toggle('cursor-token', Number((el as HTMLElement).dataset.index) === this.cursorToken);
+    }
   }
 
   private draw(): void {
-    const n = this.tokens.length;
+    const input = this.input;
+    if (!input) return;
+    const { visible, map, threshold } = input;
+    const n = input.tokens.length;
+    const m = visible.length;
     const ratio = window.devicePixelRatio || 1;
-    const size = n * this.cell;
+    const size = m * this.cell;
     this.canvas.width = Math.max(1, Math.round(size * ratio));
     this.canvas.height = Math.max(1, Math.round(size * ratio));
     this.canvas.style.width = `${size}px`;
     this.canvas.style.height = `${size}px`;
     const ctx = this.canvas.getContext('2d')!;
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    if (m === 0) return;
     const [r, g, b] = rgbOf(themeColor('--vscode-charts-blue', '#3794ff'));
-    ctx.fillStyle = themeColor('--vscode-editor-background', '#1e1e1e');
-    ctx.fillRect(0, 0, size, size);
-    for (let q = 0; q < n; q++) {
-      for (let k = 0; k < n; k++) {
-        const w = this.map[q * n + k]!;
-        if (w <= 0.002) continue;
-        ctx.fillStyle = `rgba(${r}, ${g}, ${b}, ${Math.min(1, w).toFixed(3)})`;
-        ctx.fillRect(k * this.cell, q * this.cell, this.cell, this.cell);
+    const [br, bg, bb] = rgbOf(themeColor('--vscode-editor-background', '#1e1e1e'));
+    const pixels = new ImageData(m, m);
+    const data = pixels.data;
+    for (let row = 0; row < m; row++) {
+      const q = visible[row]!;
+      for (let col = 0; col < m; col++) {
+        const w = map[q * n + visible[col]!]!;
+        const a = w >= threshold ? Math.min(1, w) : 0;
+        const p = (row * m + col) * 4;
+        data[p] = br + (r - br) * a;
+        data[p + 1] = bg + (g - bg) * a;
+        data[p + 2] = bb + (b - bb) * a;
+        data[p + 3] = 255;
       }
     }
+    const scratch = new OffscreenCanvas(m, m);
+    scratch.getContext('2d')!.putImageData(pixels, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(scratch, 0, 0, this.canvas.width, this.canvas.height);
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     if (this.cursor) {
       ctx.strokeStyle = themeColor('--vscode-focusBorder', '#007fd4');
       ctx.lineWidth = 2;
-      ctx.strokeRect(this.cursor.key * this.cell + 1, this.cursor.query * this.cell + 1, this.cell - 2, this.cell - 2);
+      ctx.strokeRect(this.cursor.col * this.cell + 1, this.cursor.row * this.cell + 1, this.cell - 2, this.cell - 2);
     }
   }
 
-  private cellAt(query: number, key: number): HeatmapCell {
-    return { query, key, weight: this.map[query * this.tokens.length + key]! };
+  private cellAt(row: number, col: number): HeatmapCell {
+    const input = this.input!;
+    const query = input.visible[row]!;
+    const key = input.visible[col]!;
+    return { query, key, weight: input.map[query * input.tokens.length + key]! };
   }
 
   private onPointer(e: MouseEvent): void {
+    const input = this.input;
+    if (!input) return;
     const rect = this.canvas.getBoundingClientRect();
-    const key = Math.floor((e.clientX - rect.left) / this.cell);
-    const query = Math.floor((e.clientY - rect.top) / this.cell);
-    const n = this.tokens.length;
-    if (key < 0 || query < 0 || key >= n || query >= n) return;
-    const cell = this.cellAt(query, key);
-    this.lastHover = { query, key };
-    this.tooltip.textContent = `${this.tokens[query]!.text} → ${this.tokens[key]!.text}: ${cell.weight.toFixed(4)}`;
+    const col = Math.floor((e.clientX - rect.left) / this.cell);
+    const row = Math.floor((e.clientY - rect.top) / this.cell);
+    const m = input.visible.length;
+    if (col < 0 || row < 0 || col >= m || row >= m) return;
+    const cell = this.cellAt(row, col);
+    this.lastHover = { row, col };
+    this.tooltip.textContent = `${input.tokens[cell.query]!.text} → ${input.tokens[cell.key]!.text}: ${cell.weight.toFixed(4)}`;
     this.tooltip.hidden = false;
     const host = this.element.getBoundingClientRect();
-    this.tooltip.style.left = `${e.clientX - host.left + 12}px`;
-    this.tooltip.style.top = `${e.clientY - host.top + 12}px`;
-    this.onCell(cell);
+    this.tooltip.style.left = `${e.clientX - host.left + this.element.scrollLeft + 12}px`;
+    this.tooltip.style.top = `${e.clientY - host.top + this.element.scrollTop + 12}px`;
+    this.events.onCell(cell);
   }
 
   private onKey(e: KeyboardEvent): void {
-    const n = this.tokens.length;
-    if (n === 0) return;
-    const { query, key } = this.cursor ?? { query: 0, key: 0 };
-    const page = Math.max(1, Math.floor(n / 8));
+    const m = this.input?.visible.length ?? 0;
+    if (m === 0) return;
+    const { row, col } = this.cursor ?? { row: 0, col: 0 };
+    const page = Math.max(1, Math.floor(m / 8));
     const moves: Record<string, [number, number]> = {
-      ArrowUp: [query - 1, key],
-      ArrowDown: [query + 1, key],
-      ArrowLeft: [query, key - 1],
-      ArrowRight: [query, key + 1],
-      Home: [query, 0],
-      End: [query, n - 1],
-      PageUp: [query - page, key],
-      PageDown: [query + page, key],
+      ArrowUp: [row - 1, col],
+      ArrowDown: [row + 1, col],
+      ArrowLeft: [row, col - 1],
+      ArrowRight: [row, col + 1],
+      Home: [row, 0],
+      End: [row, m - 1],
+      PageUp: [row - page, col],
+      PageDown: [row + page, col],
     };
     const target = moves[e.key];
     if (!target) return;
     e.preventDefault();
-    this.moveCursor(clamp(target[0], n), clamp(target[1], n));
+    this.moveCursor(clamp(target[0], m), clamp(target[1], m));
   }
 
-  private moveCursor(query: number, key: number): void {
-    this.cursor = { query, key };
+  private moveCursor(row: number, col: number): void {
+    this.cursor = { row, col };
     this.draw();
-    this.onCell(this.cellAt(query, key));
+    this.events.onCell(this.cellAt(row, col));
+  }
+
+  /** A self-contained picture of the map with its token labels, for export. */
+  toCanvas(): HTMLCanvasElement {
+    const input = this.input!;
+    const cell = Math.max(this.cell, 14);
+    const labels = input.visible.map((i) => input.tokens[i]!.text);
+    const font = `12px ${getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family') || 'monospace'}`;
+    const measure = document.createElement('canvas').getContext('2d')!;
+    measure.font = font;
+    const margin = Math.ceil(Math.max(40, ...labels.map((l) => measure.measureText(l).width))) + 8;
+    const size = labels.length * cell;
+    const out = h('canvas', {});
+    out.width = margin + size + 4;
+    out.height = margin + size + 4;
+    const ctx = out.getContext('2d')!;
+    ctx.fillStyle = themeColor('--vscode-editor-background', '#1e1e1e');
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.canvas, margin, margin, size, size);
+    ctx.fillStyle = themeColor('--vscode-foreground', '#cccccc');
+    ctx.font = font;
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'right';
+    labels.forEach((l, i) => ctx.fillText(l, margin - 4, margin + (i + 0.5) * cell));
+    labels.forEach((l, i) => {
+      ctx.save();
+      ctx.translate(margin + (i + 0.5) * cell, margin - 4);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textAlign = 'left';
+      ctx.fillText(l, 0, 0);
+      ctx.restore();
+    });
+    return out;
   }
 }
 
-function label(token: TokenSpan, index: number, axis: 'row' | 'col'): HTMLElement {
+export function tokenLabel(token: TokenSpan, index: number, axis: string): HTMLElement {
   return h('div', { class: `token-label ${axis}${token.special ? ' special' : ''}`, 'data-index': String(index), title: token.text }, token.text);
+}
+
+export function labelIndex(target: EventTarget | null): number | undefined {
+  const el = (target as HTMLElement | null)?.closest?.('[data-index]') as HTMLElement | null;
+  return el ? Number(el.dataset.index) : undefined;
 }
 
 function clamp(v: number, n: number): number {
