@@ -4,12 +4,15 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'out/', 'node_modules/', 'test/host/', '.test-output/', 'test/fixtures/'] },
+  { ignores: ['dist/', 'out/', 'node_modules/', 'test/host/', '.test-output/', 'test/fixtures/', '.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['src/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts'],
     languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }] },
   },
   {
     files: ['webview-ui/**/*.ts'],

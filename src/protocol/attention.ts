@@ -57,3 +57,22 @@ export function nestedAttentions(maps: AttentionMaps): number[][][][] {
   }
   return out;
 }
+
+/**
+ * Attention prepared for the Attention view: the maps of one layer, and summaries of all layers, in compact
+ * forms (16-bit weights: value / 65535; 8-bit thumbnails: value / 255). `id` names the full maps the worker keeps
+ * for a while, so other layers can be fetched without running the model again.
+ */
+export interface AttentionViewData extends Omit<AttentionMaps, 'weights'> {
+  readonly id: number;
+  /** The layer whose maps `layerWeights` holds. */
+  readonly layer: number;
+  /** `[head][query][key]` of `layer`, 16-bit. */
+  readonly layerWeights: Uint16Array;
+  /** `[layer][query][key]`: mean over heads of every layer, 16-bit. */
+  readonly layerMeans: Uint16Array;
+  /** Edge of each thumbnail in pixels. */
+  readonly thumbnailSize: number;
+  /** `[layer][head][y][x]`: each pixel the largest weight of the cells it covers, 8-bit. */
+  readonly thumbnails: Uint8Array;
+}

@@ -1,4 +1,4 @@
-import type { TokenSpan } from './attention';
+import type { AttentionViewData, TokenSpan } from './attention';
 import { isRecord } from './worker';
 
 /** Where the inspected text came from, so the view can say it and link back to it. */
@@ -11,21 +11,13 @@ export interface AttentionSource {
   readonly offset: number;
 }
 
-/** Everything the Attention view draws; `weights` is laid out as in {@link AttentionMaps}. */
-export interface AttentionPayload {
-  readonly model: string;
-  readonly tokens: readonly TokenSpan[];
-  readonly layers: number;
-  readonly heads: number;
-  readonly weights: Float32Array;
-  readonly truncated: boolean;
-  readonly maxTokens: number;
-  readonly inputTokens: number;
-  /** The window of text tokens shown, when the input is longer than the model reads at once. */
-  readonly window: { readonly start: number; readonly textTokens: number };
+/** Everything the Attention view draws: compact attention data (see {@link AttentionViewData}) and its source. */
+export interface AttentionPayload extends AttentionViewData {
   readonly source: AttentionSource;
   /** Milliseconds from request to result, shown to the user. */
   readonly elapsedMs: number;
+  /** `Date.now()` when the host posted the payload, so the view can tell how long the transfer took. */
+  readonly sentAt: number;
 }
 
 export type ExportFormat = 'png' | 'svg';
@@ -36,7 +28,9 @@ export type HostToAttentionView =
   | { readonly type: 'error'; readonly message: string }
   /** The editor caret is inside this token of the shown payload (null: outside it). */
   | { readonly type: 'cursorToken'; readonly index: number | null }
-  | { readonly type: 'pinned'; readonly pinned: boolean };
+  | { readonly type: 'pinned'; readonly pinned: boolean }
+  /** Another layer of the shown maps (`id` of the payload), 16-bit `[head][query][key]`. */
+  | { readonly type: 'layer'; readonly id: number; readonly layer: number; readonly weights: Uint16Array };
 
 export type AttentionViewToHost =
   | { readonly type: 'ready' }
@@ -47,6 +41,8 @@ export type AttentionViewToHost =
   /** Show the window of text tokens starting at `start`. */
   | { readonly type: 'moveWindow'; readonly start: number }
   | { readonly type: 'exportJson' }
+  /** The view needs the maps of this layer of the shown payload. */
+  | { readonly type: 'requestLayer'; readonly id: number; readonly layer: number }
   /** `data`: a `data:image/png;base64,…` URL for png, SVG markup for svg. */
   | { readonly type: 'exportImage'; readonly format: ExportFormat; readonly data: string };
 
@@ -70,6 +66,8 @@ export function isAttentionViewMessage(m: unknown): m is AttentionViewToHost {
       return keys === 'pinned,type' && typeof m.pinned === 'boolean';
     case 'moveWindow':
       return keys === 'start,type' && isIndex(m.start);
+    case 'requestLayer':
+      return keys === 'id,layer,type' && isIndex(m.id) && isIndex(m.layer);
     case 'exportImage':
       return (
         keys === 'data,format,type' &&
@@ -93,6 +91,8 @@ export function isHostToAttentionView(m: unknown): m is HostToAttentionView {
       return m.index === null || isIndex(m.index);
     case 'pinned':
       return typeof m.pinned === 'boolean';
+    case 'layer':
+      return isIndex(m.id) && isIndex(m.layer) && m.weights instanceof Uint16Array;
     case 'show':
       return isPayload(m.payload);
     default:
@@ -103,16 +103,19 @@ export function isHostToAttentionView(m: unknown): m is HostToAttentionView {
 function isPayload(p: unknown): p is AttentionPayload {
   if (!isRecord(p)) return false;
   if (!Array.isArray(p.tokens) || !p.tokens.every(isTokenSpan)) return false;
-  if (!isIndex(p.layers) || !isIndex(p.heads) || !isIndex(p.maxTokens) || !isIndex(p.inputTokens)) return false;
-  if (!(p.weights instanceof Float32Array)) return false;
+  if (!isIndex(p.layers) || !isIndex(p.heads) || !isIndex(p.maxTokens) || !isIndex(p.inputTokens) || !isIndex(p.id)) return false;
+  if (!isIndex(p.layer) || p.layer >= p.layers || !isIndex(p.thumbnailSize)) return false;
   const n = p.tokens.length;
-  if (p.weights.length !== p.layers * p.heads * n * n) return false;
+  if (!(p.layerWeights instanceof Uint16Array) || p.layerWeights.length !== p.heads * n * n) return false;
+  if (!(p.layerMeans instanceof Uint16Array) || p.layerMeans.length !== p.layers * n * n) return false;
+  if (!(p.thumbnails instanceof Uint8Array) || p.thumbnails.length !== p.layers * p.heads * p.thumbnailSize ** 2) return false;
   const s = p.source;
   const w = p.window;
   return (
     typeof p.model === 'string' &&
     typeof p.truncated === 'boolean' &&
     typeof p.elapsedMs === 'number' &&
+    typeof p.sentAt === 'number' &&
     isRecord(w) &&
     isIndex(w.start) &&
     isIndex(w.textTokens) &&

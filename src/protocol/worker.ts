@@ -1,4 +1,4 @@
-import type { AttentionMaps } from './attention';
+import type { AttentionMaps, AttentionViewData } from './attention';
 
 /** Which ONNX file of a model folder to run: `onnx/model.onnx` (fp32) or `onnx/model_quantized.onnx` (q8). */
 export type Dtype = 'fp32' | 'q8';
@@ -42,6 +42,18 @@ export type WorkerRequest =
       /** First text token of the window to read when the text is longer than the model's limit (default 0). */
       readonly windowStart?: number;
     }
+  /** Attention for the view: runs the model and keeps the full maps under the returned id. */
+  | {
+      readonly type: 'attentionView';
+      readonly model: LocalModel;
+      readonly text: string;
+      readonly windowStart?: number;
+      readonly layer: number;
+    }
+  /** One more layer of maps kept by an earlier `attentionView` (16-bit, `[head][query][key]`). */
+  | { readonly type: 'attentionLayer'; readonly id: number; readonly layer: number }
+  /** The full maps kept by an earlier `attentionView`. */
+  | { readonly type: 'attentionMaps'; readonly id: number }
   | { readonly type: 'unload'; readonly model: LocalModel };
 
 /** Result type of each request type. */
@@ -49,6 +61,9 @@ export interface WorkerResults {
   modelInfo: ModelInfo;
   embed: Embeddings;
   attention: AttentionMaps;
+  attentionView: AttentionViewData;
+  attentionLayer: Uint16Array;
+  attentionMaps: AttentionMaps;
   unload: boolean;
 }
 
@@ -61,6 +76,8 @@ export type WorkerErrorCode =
   | 'badModel'
   | 'attentionUnavailable'
   | 'badRequest'
+  /** The maps an id referred to are no longer kept; run the request again. */
+  | 'expired'
   | 'internal';
 
 export interface WorkerError {
@@ -92,7 +109,11 @@ export function isHostToWorker(m: unknown): m is HostToWorker {
 }
 
 export function isWorkerRequest(r: unknown): r is WorkerRequest {
-  if (!isRecord(r) || !isLocalModel(r.model)) return false;
+  if (!isRecord(r)) return false;
+  const count = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  if (r.type === 'attentionLayer') return count(r.id) && count(r.layer);
+  if (r.type === 'attentionMaps') return count(r.id);
+  if (!isLocalModel(r.model)) return false;
   switch (r.type) {
     case 'modelInfo':
     case 'unload':
@@ -100,7 +121,9 @@ export function isWorkerRequest(r: unknown): r is WorkerRequest {
     case 'embed':
       return Array.isArray(r.texts) && r.texts.every((t) => typeof t === 'string');
     case 'attention':
-      return typeof r.text === 'string' && (r.windowStart === undefined || (typeof r.windowStart === 'number' && r.windowStart >= 0));
+      return typeof r.text === 'string' && (r.windowStart === undefined || count(r.windowStart));
+    case 'attentionView':
+      return typeof r.text === 'string' && (r.windowStart === undefined || count(r.windowStart)) && count(r.layer);
     default:
       return false;
   }

@@ -91,8 +91,9 @@ export class AttentionInspector implements vscode.Disposable {
       this.view.showBusy(`Computing attention for ${inspection.label}…`);
       const started = performance.now();
       this.requests++;
+      const layer = this.view.lastShown?.layer ?? 0;
       const maps = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'BERT Lens: attention' }, () =>
-        this.models.attention(text, cts.token, windowStart),
+        this.models.attentionView(text, cts.token, windowStart, layer),
       );
       if (cts.token.isCancellationRequested) return;
       this.current = inspection;
@@ -101,6 +102,7 @@ export class AttentionInspector implements vscode.Disposable {
         ...maps,
         source: { label: inspection.label, uri: document.uri.toString(), offset: inspection.offset },
         elapsedMs: performance.now() - started,
+        sentAt: Date.now(),
       };
       this.view.show(payload);
       void vscode.commands.executeCommand('setContext', 'bertLens.attentionShown', true);
@@ -163,6 +165,13 @@ export class AttentionInspector implements vscode.Disposable {
         }
         return this.inspect(document, current.range, request.start);
       }
+      case 'requestLayer':
+        try {
+          this.view.showLayer(request.id, request.layer, await this.models.attentionLayer(request.id, request.layer));
+        } catch (e) {
+          this.view.showError(errorMessage(e));
+        }
+        return;
       case 'exportJson':
         await this.exportJson();
         return;
@@ -210,15 +219,16 @@ export class AttentionInspector implements vscode.Disposable {
     }
     const uri = target ?? (await this.askTarget(payload, 'json'));
     if (!uri) return undefined;
+    const maps = await this.models.attentionMaps(payload.id);
     const json = {
-      model: payload.model,
+      model: maps.model,
       source: payload.source,
-      tokens: payload.tokens,
-      layers: payload.layers,
-      heads: payload.heads,
-      truncated: payload.truncated,
-      window: payload.window,
-      attentions: nestedAttentions(payload),
+      tokens: maps.tokens,
+      layers: maps.layers,
+      heads: maps.heads,
+      truncated: maps.truncated,
+      window: maps.window,
+      attentions: nestedAttentions(maps),
     };
     await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(JSON.stringify(json)));
     void vscode.window.showInformationMessage(`BERT Lens: attention saved to ${uri.fsPath || uri.toString()}`);

@@ -107,6 +107,11 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
     if (this.ready) this.post({ type: 'cursorToken', index });
   }
 
+  /** Sends another layer of the shown maps. */
+  showLayer(id: number, layer: number, weights: Uint16Array): void {
+    if (this.last?.id === id) this.post({ type: 'layer', id, layer, weights });
+  }
+
   setPinned(pinned: boolean): void {
     this.pinned = pinned;
     this.post({ type: 'pinned', pinned });
@@ -127,7 +132,7 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
       void this.view.webview.postMessage(message);
       return;
     }
-    if (message.type === 'cursorToken') return;
+    if (message.type === 'cursorToken' || message.type === 'layer') return;
     this.queue = [...this.queue.filter((m) => m.type !== message.type || message.type === 'busy'), message];
   }
 

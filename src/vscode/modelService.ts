@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { AttentionMaps } from '../protocol/attention';
+import type { AttentionMaps, AttentionViewData } from '../protocol/attention';
 import type { Embeddings, LocalModel, ModelInfo } from '../protocol/worker';
 import { HubDownloader } from '../core/models/hubDownloader';
 import { ModelResolver } from '../core/models/modelResolver';
@@ -69,6 +69,22 @@ export class ModelService {
   async attention(text: string, token: vscode.CancellationToken, windowStart = 0): Promise<AttentionMaps> {
     const model = await this.resolveModel(token);
     return this.run(token, (signal) => this.worker.request({ type: 'attention', model, text, windowStart }, { signal }));
+  }
+
+  /** Attention prepared for the Attention view, starting with `layer`; the worker keeps the full maps under its id. */
+  async attentionView(text: string, token: vscode.CancellationToken, windowStart: number, layer: number): Promise<AttentionViewData> {
+    const model = await this.resolveModel(token);
+    return this.run(token, (signal) => this.worker.request({ type: 'attentionView', model, text, windowStart, layer }, { signal }));
+  }
+
+  /** One more layer of maps behind an {@link attentionView} result. */
+  attentionLayer(id: number, layer: number): Promise<Uint16Array> {
+    return this.worker.request({ type: 'attentionLayer', id, layer });
+  }
+
+  /** The full-precision maps behind an {@link attentionView} result. */
+  attentionMaps(id: number): Promise<AttentionMaps> {
+    return this.worker.request({ type: 'attentionMaps', id });
   }
 
   async embed(texts: readonly string[], token: vscode.CancellationToken): Promise<Embeddings> {

@@ -3,7 +3,9 @@
  * transformers.js and onnxruntime; the extension host and the CLI talk to it through {@link HostToWorker} messages.
  */
 import { parentPort } from 'node:worker_threads';
-import { isHostToWorker, type HostToWorker, type WorkerRequest, type WorkerResults, type WorkerToHost } from '../protocol/worker';
+import { isHostToWorker, type HostToWorker, type LocalModel, type WorkerRequest, type WorkerResults, type WorkerToHost } from '../protocol/worker';
+import type { AttentionMaps } from '../protocol/attention';
+import { packLayer, packLayerMeans, packThumbnails, thumbnailSize } from '../core/attention/pack';
 import { BertModel } from './bertBackend';
 import { CodedError, toWorkerError } from './errors';
 
@@ -12,16 +14,26 @@ if (!port) throw new Error('modelWorker must run in a worker thread');
 
 const models = new Map<string, Promise<BertModel>>();
 const cancelled = new Set<number>();
+/** Full maps behind recent `attentionView` results, newest last; a few are kept for layer requests and export. */
+const keptMaps = new Map<number, AttentionMaps>();
+const KEPT_MAPS = 4;
+let nextMapsId = 1;
+
+function keptMapsFor(id: number): AttentionMaps {
+  const maps = keptMaps.get(id);
+  if (!maps) throw new CodedError('expired', 'These attention maps are no longer kept; inspect the text again.');
+  return maps;
+}
 
 function post(message: WorkerToHost, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
-function modelFor(request: WorkerRequest): Promise<BertModel> {
-  const key = `${request.model.dir}\u0000${request.model.dtype}`;
+function modelFor({ model: local }: { model: LocalModel }): Promise<BertModel> {
+  const key = `${local.dir}\u0000${local.dtype}`;
   let model = models.get(key);
   if (!model) {
-    model = BertModel.load(request.model);
+    model = BertModel.load(local);
     models.set(key, model);
     // A failed load is not cached: the user may fix the folder and retry.
     model.catch(() => models.delete(key));
@@ -51,6 +63,33 @@ async function handle(id: number, request: WorkerRequest): Promise<WorkerResults
       await checkpoint(id);
       return model.attentionMaps(request.text, request.windowStart ?? 0);
     }
+    case 'attentionView': {
+      const model = await modelFor(request);
+      await checkpoint(id);
+      const maps = await model.attentionMaps(request.text, request.windowStart ?? 0);
+      const mapsId = nextMapsId++;
+      keptMaps.set(mapsId, maps);
+      for (const old of keptMaps.keys()) if (keptMaps.size > KEPT_MAPS) keptMaps.delete(old);
+      const layer = Math.min(request.layer, maps.layers - 1);
+      const size = thumbnailSize(maps.tokens.length);
+      const { weights: _weights, ...rest } = maps;
+      return {
+        ...rest,
+        id: mapsId,
+        layer,
+        layerWeights: packLayer(maps, layer),
+        layerMeans: packLayerMeans(maps),
+        thumbnailSize: size,
+        thumbnails: packThumbnails(maps, size),
+      };
+    }
+    case 'attentionLayer': {
+      const maps = keptMapsFor(request.id);
+      if (request.layer >= maps.layers) throw new CodedError('badRequest', `Layer ${request.layer} does not exist (${maps.layers} layers)`);
+      return packLayer(maps, request.layer);
+    }
+    case 'attentionMaps':
+      return keptMapsFor(request.id);
     case 'unload': {
       const key = `${request.model.dir}\u0000${request.model.dtype}`;
       const model = models.get(key);
@@ -61,14 +100,13 @@ async function handle(id: number, request: WorkerRequest): Promise<WorkerResults
   }
 }
 
-function transferables(result: unknown): ArrayBuffer[] {
-  if (typeof result === 'object' && result !== null) {
-    for (const key of ['vectors', 'weights'] as const) {
-      const v = (result as Record<string, unknown>)[key];
-      if (v instanceof Float32Array && v.buffer instanceof ArrayBuffer) return [v.buffer];
-    }
-  }
-  return [];
+/** Buffers of the typed arrays in a result, moved instead of copied. Kept maps are copied: the worker still needs them. */
+function transferables(result: unknown, request: WorkerRequest): ArrayBuffer[] {
+  if (request.type === 'attentionMaps') return [];
+  const values = ArrayBuffer.isView(result) ? [result] : typeof result === 'object' && result !== null ? Object.values(result) : [];
+  const buffers = new Set<ArrayBuffer>();
+  for (const v of values) if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer) buffers.add(v.buffer);
+  return [...buffers];
 }
 
 port.on('message', (message: HostToWorker) => {
@@ -79,7 +117,7 @@ port.on('message', (message: HostToWorker) => {
   }
   const { id, request } = message;
   handle(id, request).then(
-    (result) => post({ kind: 'result', id, result }, transferables(result)),
+    (result) => post({ kind: 'result', id, result }, transferables(result, request)),
     (e: unknown) => post({ kind: 'error', id, error: toWorkerError(e) }),
   ).finally(() => cancelled.delete(id));
 });

@@ -261,8 +261,14 @@ describe('Attention view in code-server (browser)', function () {
     await poll(async () => (await input.inputValue()).endsWith('.png'), { what: 'the save dialog’s default name' });
     await input.fill(target);
     await poll(async () => (await input.inputValue()) === target, { what: 'our path in the save dialog' });
-    await input.press('Enter');
-    await poll(() => fs.existsSync(target), { timeoutMs: 20_000, what: 'exported PNG on disk' });
+    // The dialog validates the typed path asynchronously and ignores OK until it has: retry until it closes.
+    await poll(
+      async () => {
+        if (await input.isVisible()) await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click({ timeout: 1000 }).catch(() => undefined);
+        return fs.existsSync(target);
+      },
+      { timeoutMs: 20_000, intervalMs: 500, what: 'exported PNG on disk' },
+    );
     const bytes = fs.readFileSync(target);
     assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
     assert.ok(bytes.length > 1000);

@@ -13,13 +13,19 @@ function showMessage(overrides: Record<string, unknown> = {}): unknown {
       tokens: [token, token],
       layers: 1,
       heads: 2,
-      weights: new Float32Array(8),
+      id: 1,
+      layer: 0,
+      layerWeights: new Uint16Array(8),
+      layerMeans: new Uint16Array(4),
+      thumbnailSize: 2,
+      thumbnails: new Uint8Array(8),
       truncated: false,
       maxTokens: 512,
       inputTokens: 2,
       window: { start: 0, textTokens: 0 },
       source: { label: 'a.md:1', uri: 'file:///a.md', offset: 0 },
       elapsedMs: 3,
+      sentAt: 0,
       ...overrides,
     },
   };
@@ -57,8 +63,12 @@ describe('protocol guards', () => {
 
   it('check the size of attention data sent to the webview', () => {
     assert.ok(isHostToAttentionView(showMessage()));
-    assert.ok(!isHostToAttentionView(showMessage({ weights: new Float32Array(7) })), 'wrong length');
-    assert.ok(!isHostToAttentionView(showMessage({ weights: [0, 0, 0, 0, 0, 0, 0, 0] })), 'not a Float32Array');
+    assert.ok(!isHostToAttentionView(showMessage({ layerWeights: new Uint16Array(7) })), 'wrong length');
+    assert.ok(!isHostToAttentionView(showMessage({ layerWeights: [0, 0, 0, 0, 0, 0, 0, 0] })), 'not a Uint16Array');
+    assert.ok(!isHostToAttentionView(showMessage({ layerMeans: new Uint16Array(8) })), 'means of the wrong size');
+    assert.ok(!isHostToAttentionView(showMessage({ layer: 1 })), 'layer out of range');
+    assert.ok(isHostToAttentionView({ type: 'layer', id: 1, layer: 0, weights: new Uint16Array(8) }));
+    assert.ok(!isHostToAttentionView({ type: 'layer', id: 1, layer: 0, weights: new Float32Array(8) }));
     assert.ok(!isHostToAttentionView(showMessage({ tokens: [{ text: 'a' }] })), 'bad token');
     assert.ok(!isHostToAttentionView(showMessage({ layers: -1 })));
     assert.ok(isHostToAttentionView({ type: 'error', message: 'x' }));

@@ -1,7 +1,9 @@
 import * as assert from 'node:assert/strict';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BertLensApi } from '../../src/extension';
+import { dequantize } from '../../src/core/attention/pack';
 import { waitFor } from '../harness/extensionTestIndex';
 import { loadReference, maxAbsDiff } from '../harness/reference';
 
@@ -73,7 +75,20 @@ export function register(): void {
       assert.deepEqual(shown.tokens.map((t) => t.text), item.tokens);
       const resume = shown.tokens.find((t) => t.text === 'res')!;
       assert.equal(item.text.slice(resume.start, resume.end), 'RÉS');
-      assert.ok(maxAbsDiff(shown.weights, item.attentions!.flat(3)) < 1e-4);
+      // The view gets layer 0 in 16 bits, the head means of every layer, and thumbnails.
+      assert.equal(shown.layer, 0);
+      assert.ok(maxAbsDiff(dequantize(shown.layerWeights), item.attentions![0]!.flat(2)) < 1e-4);
+      const means = item.attentions!.map((layer) => layer[0]!.flat().map((_, i) => layer.reduce((s, head) => s + head.flat()[i]!, 0) / layer.length));
+      assert.ok(maxAbsDiff(dequantize(shown.layerMeans), means.flat()) < 1e-4);
+      // Other layers and the full maps come from the worker on request.
+      assert.ok(maxAbsDiff(dequantize(await services.models.attentionLayer(shown.id, 1)), item.attentions![1]!.flat(2)) < 1e-4);
+
+      const target = vscode.Uri.file(path.join(os.tmpdir(), `bert-lens-export-${Date.now()}.json`));
+      await vscode.commands.executeCommand('bertLens.exportAttentionJson', target);
+      const exported = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(target))) as { tokens: { text: string }[]; attentions: number[][][][]; source: { label: string } };
+      assert.deepEqual(exported.tokens.map((t) => t.text), item.tokens);
+      assert.ok(maxAbsDiff(exported.attentions.flat(3), item.attentions!.flat(3)) < 1e-6, 'exported JSON has full precision');
+      assert.match(exported.source.label, /^Untitled-\d+:2$/);
     });
 
     it('turns a missing model into a clear error instead of a hang', async () => {

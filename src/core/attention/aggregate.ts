@@ -33,12 +33,10 @@ export function meanOverHeads(weights: Float32Array, shape: MapsShape, layer: nu
 }
 
 /**
- * Head-averaged attention of one layer with the residual connection folded in, as attention rollout uses it
- * (Abnar & Zuidema 2020): `0.5 · mean_h(A) + 0.5 · I`, rows renormalised to sum to 1.
+ * Rollout's per-layer matrix (Abnar & Zuidema 2020): the head mean with the residual connection folded in,
+ * `0.5 · mean + 0.5 · I`, rows renormalised to sum to 1. `mean` is one layer's n × n mean over heads.
  */
-export function residualAttention(weights: Float32Array, shape: MapsShape, layer: number, residual = true): Float64Array {
-  const { n } = shape;
-  const mean = meanOverHeads(weights, shape, layer);
+export function withResidual(mean: ArrayLike<number>, n: number, residual = true): Float64Array {
   const out = new Float64Array(n * n);
   for (let q = 0; q < n; q++) {
     let sum = 0;
@@ -52,17 +50,21 @@ export function residualAttention(weights: Float32Array, shape: MapsShape, layer
   return out;
 }
 
+/** {@link withResidual} of one layer of full maps. */
+export function residualAttention(weights: Float32Array, shape: MapsShape, layer: number, residual = true): Float64Array {
+  return withResidual(meanOverHeads(weights, shape, layer), shape.n, residual);
+}
+
 /**
- * Attention rollout of one query token through layers `0 … upToLayer`: how much each input token flows into
- * `query`'s representation after that layer. Row-vector products only (L · n² work), so it stays cheap at
- * 512 tokens. Returns n weights summing to 1.
+ * Attention rollout of one query token through layers `0 … upToLayer`, from per-layer head means
+ * (`layerMean(l)` is layer l's n × n mean over heads): how much each input token flows into `query`'s
+ * representation. Row-vector products only (L · n² work), so it stays cheap at 512 tokens. Sums to 1.
  */
-export function rolloutRow(weights: Float32Array, shape: MapsShape, query: number, upToLayer = shape.layers - 1, residual = true): Float64Array {
-  const { n } = shape;
+export function rolloutRowFromMeans(layerMean: (layer: number) => ArrayLike<number>, n: number, query: number, upToLayer: number, residual = true): Float64Array {
   let row: Float64Array = new Float64Array(n);
   row[query] = 1;
   for (let layer = upToLayer; layer >= 0; layer--) {
-    const a = residualAttention(weights, shape, layer, residual);
+    const a = withResidual(layerMean(layer), n, residual);
     const next = new Float64Array(n);
     for (let q = 0; q < n; q++) {
       const r = row[q]!;
@@ -72,6 +74,11 @@ export function rolloutRow(weights: Float32Array, shape: MapsShape, query: numbe
     row = next;
   }
   return row;
+}
+
+/** {@link rolloutRowFromMeans} over full maps. */
+export function rolloutRow(weights: Float32Array, shape: MapsShape, query: number, upToLayer = shape.layers - 1, residual = true): Float64Array {
+  return rolloutRowFromMeans((l) => meanOverHeads(weights, shape, l), shape.n, query, upToLayer, residual);
 }
 
 /**

@@ -22,11 +22,16 @@ export interface HeadViewEvents {
 }
 
 const ROW = 18;
+/** Opacity levels lines are drawn at. */
+const LEVELS = 16;
+/** Weights below this would be drawn nearly transparent; they are skipped (and not counted). */
+const MIN_VISIBLE = 0.01;
 
 /**
  * BertViz-style head view: the tokens twice, queries left and keys right, joined by one line per head and
  * token pair whose opacity is the weight. Hovering a token keeps only its lines (as query on the left, as key
- * on the right); arrow keys walk the queries. The number of lines drawn is exposed as `data-lines`.
+ * on the right); arrow keys walk the queries. The number of lines drawn is exposed as `data-lines`; weights under
+ * the threshold (at least 0.01, which would be all but invisible) are not drawn.
  */
 export class HeadView {
   readonly element: HTMLElement;
@@ -121,23 +126,29 @@ export class HeadView {
     const focus = this.focus;
     let lines = 0;
     const keyWeight = new Float64Array(n);
+    const floor = Math.max(threshold, MIN_VISIBLE);
     for (const head of input.enabled) {
       const map = input.mapOf(head);
+      // Lines are grouped into a few opacity levels, one path each: a handful of strokes instead of one per line.
+      const levels = Array.from({ length: LEVELS }, () => new Path2D());
       for (const q of visible) {
         if (focus?.side === 'left' && focus.index !== q) continue;
+        const y0 = (row.get(q)! + 0.5) * ROW;
         for (const k of visible) {
           if (focus?.side === 'right' && focus.index !== k) continue;
           const w = map[q * n + k]!;
           if (focus?.side === 'left') keyWeight[k]! += w / input.enabled.size;
-          if (w < threshold) continue;
-          ctx.strokeStyle = rgba(colors[head]!, w);
-          ctx.beginPath();
-          ctx.moveTo(0, (row.get(q)! + 0.5) * ROW);
-          ctx.lineTo(width, (row.get(k)! + 0.5) * ROW);
-          ctx.stroke();
+          if (w < floor) continue;
+          const path = levels[Math.min(LEVELS - 1, Math.floor(w * LEVELS))]!;
+          path.moveTo(0, y0);
+          path.lineTo(width, (row.get(k)! + 0.5) * ROW);
           lines++;
         }
       }
+      levels.forEach((path, level) => {
+        ctx.strokeStyle = rgba(colors[head]!, (level + 0.5) / LEVELS);
+        ctx.stroke(path);
+      });
     }
     this.canvas.dataset.lines = String(lines);
     const highlight = themeColor('--vscode-charts-blue', '#3794ff');

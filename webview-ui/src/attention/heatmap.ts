@@ -73,7 +73,10 @@ export class Heatmap {
     const previous = this.input;
     this.input = input;
     const m = input.visible.length;
-    this.cell = Math.max(2, Math.min(28, Math.floor((input.width - LABEL_WIDTH - 8) / Math.max(1, m))));
+    // Cells shrink below a pixel rather than overflow the view: long inputs stay one picture.
+    const room = Math.max(64, input.width - LABEL_WIDTH - 8);
+    this.cell = Math.min(28, room / Math.max(1, m));
+    if (this.cell >= 3) this.cell = Math.floor(this.cell);
     this.element.style.setProperty('--cell', `${this.cell}px`);
     this.element.classList.toggle('compact', this.cell < 9);
     if (!previous || previous.tokens !== input.tokens || previous.visible !== input.visible) {

@@ -1,6 +1,7 @@
 import type { AttentionPayload, AttentionViewToHost } from '../../../src/protocol/attentionView';
 import { isHostToAttentionView } from '../../../src/protocol/attentionView';
-import { headMap, meanOverHeads, rolloutRow } from '../../../src/core/attention/aggregate';
+import { rolloutRowFromMeans } from '../../../src/core/attention/aggregate';
+import { dequantize } from '../../../src/core/attention/pack';
 import { connectToHost, h } from '../shared/host';
 import { Heatmap, type HeatmapCell } from './heatmap';
 import { HeadView } from './headView';
@@ -40,6 +41,10 @@ const DEFAULT_STATE: ViewState = {
 const host = connectToHost<AttentionViewToHost, ViewState>();
 let state: ViewState = { ...DEFAULT_STATE, ...host.state };
 let payload: AttentionPayload | undefined;
+/** Layers received so far (`[head][query][key]`), and the head means of every layer (`[layer][query][key]`). */
+let layerMaps = new Map<number, Float32Array<ArrayBufferLike>>();
+let means: Float32Array<ArrayBufferLike> = new Float32Array(0);
+const requestedLayers = new Set<number>();
 let pinned = false;
 let enabled: ReadonlySet<number> = new Set();
 let visible: number[] = [];
@@ -105,7 +110,12 @@ const modelView = new ModelView({
   onOpen: (layer, head) => update({ tab: 'heads', layer, enabledHeads: [head] }),
   onCell: (cell) => {
     if (!cell) return showCell(undefined);
-    showCell(cell, `Layer ${cell.layer + 1}, head ${cell.head + 1}`);
+    if (cell.weight === undefined) {
+      readout.textContent = `Layer ${cell.layer + 1}, head ${cell.head + 1}: loading…`;
+      delete readout.dataset.weight;
+      return;
+    }
+    showCell({ ...cell, weight: cell.weight }, `Layer ${cell.layer + 1}, head ${cell.head + 1}`);
   },
 });
 const rolloutView = new RolloutView({ onQuery: (index) => update({ rolloutQuery: index }), onTokenHover: linkEvents.onTokenHover });
@@ -132,7 +142,11 @@ threshold.addEventListener('input', () => update({ threshold: Number(threshold.v
 pinButton.addEventListener('click', () => host.post({ type: 'setPinned', pinned: !pinned }));
 jsonButton.addEventListener('click', () => host.post({ type: 'exportJson' }));
 pngButton.addEventListener('click', () => exportPng());
-new ResizeObserver(() => draw()).observe(app);
+let drawnWidth = 0;
+new ResizeObserver(() => {
+  // Only a change of the view's width needs a new layout; redrawing on every resize notification could loop.
+  if (app.clientWidth !== drawnWidth) draw();
+}).observe(app);
 
 host.onMessage(isHostToAttentionView, (m) => {
   switch (m.type) {
@@ -155,12 +169,33 @@ host.onMessage(isHostToAttentionView, (m) => {
     case 'show':
       setStatus('', '');
       payload = m.payload;
+      app.dataset.transferMs = String(Date.now() - payload.sentAt);
+      layerMaps = new Map([[payload.layer, dequantize(payload.layerWeights)]]);
+      means = dequantize(payload.layerMeans);
+      requestedLayers.clear();
       cursorToken = null;
       render();
+      break;
+    case 'layer':
+      if (payload && m.id === payload.id) {
+        layerMaps.set(m.layer, dequantize(m.weights));
+        draw();
+      }
       break;
   }
 });
 host.post({ type: 'ready' });
+
+/** The maps of `layer`, or undefined after asking the host for them (they arrive as a `layer` message). */
+function layerData(layer: number): Float32Array<ArrayBufferLike> | undefined {
+  const data = layerMaps.get(layer);
+  if (data || !payload) return data;
+  if (!requestedLayers.has(layer)) {
+    requestedLayers.add(layer);
+    host.post({ type: 'requestLayer', id: payload.id, layer });
+  }
+  return undefined;
+}
 
 function setStatus(text: string, kind: string): void {
   status.textContent = text;
@@ -239,7 +274,8 @@ function renderWindowBar(p: AttentionPayload): void {
 function draw(): void {
   if (!payload) return;
   const p = payload;
-  const shape = { layers: p.layers, heads: p.heads, n: p.tokens.length };
+  const n = p.tokens.length;
+  const size = n * n;
   visible = visibleTokens(p.tokens, state);
   enabled = new Set(state.enabledHeads ?? Array.from({ length: p.heads }, (_, i) => i));
   for (const [tab, button] of Object.entries(tabs)) button.setAttribute('aria-selected', String(tab === state.tab));
@@ -254,45 +290,60 @@ function draw(): void {
   headControl.hidden = state.tab !== 'heatmap';
   rolloutControl.hidden = state.tab !== 'rollout';
   const width = app.clientWidth;
+  drawnWidth = width;
+  const meanOf = (layer: number): Float32Array => means.subarray(layer * size, (layer + 1) * size);
   let ms = 0;
-  let view: HTMLElement;
+  let view: HTMLElement | undefined;
   switch (state.tab) {
     case 'heatmap': {
-      const map = state.head === 'mean' ? meanOverHeads(p.weights, shape, state.layer) : headMap(p.weights, shape, state.layer, state.head);
-      ms = heatmap.render({ tokens: p.tokens, map, visible, threshold: state.threshold, width });
-      view = heatmap.element;
+      const head = state.head;
+      const layer = head === 'mean' ? undefined : layerData(state.layer);
+      const map = head === 'mean' ? meanOf(state.layer) : layer?.subarray(head * size, (head + 1) * size);
+      if (map) {
+        ms = heatmap.render({ tokens: p.tokens, map, visible, threshold: state.threshold, width });
+        view = heatmap.element;
+      }
       break;
     }
-    case 'heads':
-      ms = headView.render({
-        tokens: p.tokens,
+    case 'heads': {
+      const layer = layerData(state.layer);
+      if (layer) {
+        ms = headView.render({ tokens: p.tokens, heads: p.heads, mapOf: (head) => layer.subarray(head * size, (head + 1) * size), enabled, visible, threshold: state.threshold, width });
+        view = headView.element;
+      }
+      break;
+    }
+    case 'model':
+      ms = modelView.render({
+        layers: p.layers,
         heads: p.heads,
-        mapOf: (head) => headMap(p.weights, shape, state.layer, head),
-        enabled,
-        visible,
-        threshold: state.threshold,
+        n,
+        thumbnails: p.thumbnails,
+        thumbnailSize: p.thumbnailSize,
+        weightAt: (layer, head, q, k) => layerData(layer)?.[head * size + q * n + k],
         width,
       });
-      view = headView.element;
-      break;
-    case 'model':
-      ms = modelView.render({ layers: p.layers, heads: p.heads, n: shape.n, mapOf: (l, hd) => headMap(p.weights, shape, l, hd), tokenText: (i) => p.tokens[i]!.text, width });
       view = modelView.element;
       break;
     case 'rollout': {
       const through = state.rolloutLayer ?? p.layers - 1;
-      const query = state.rolloutQuery ?? cursorToken ?? p.tokens.findIndex((t) => !t.special);
+      const query = Math.max(0, state.rolloutQuery ?? cursorToken ?? p.tokens.findIndex((t) => !t.special));
       const started = performance.now();
-      const row = rolloutRow(p.weights, shape, Math.max(0, query), through);
+      const row = rolloutRowFromMeans(meanOf, n, query, through);
       ms = performance.now() - started;
-      ms += rolloutView.render({ tokens: p.tokens, row, query: Math.max(0, query), visible, threshold: state.threshold, caption: `Rollout through layer ${through + 1} (mean of heads + residual)` });
+      ms += rolloutView.render({ tokens: p.tokens, row, query, visible, threshold: state.threshold, caption: `Rollout through layer ${through + 1} (mean of heads + residual)` });
       view = rolloutView.element;
       break;
     }
   }
-  if (panel.firstChild !== view) panel.replaceChildren(view);
+  if (!view) {
+    panel.replaceChildren(h('div', { class: 'loading' }, `Loading layer ${state.layer + 1}…`));
+    delete app.dataset.renderMs;
+  } else {
+    if (panel.firstChild !== view) panel.replaceChildren(view);
+    app.dataset.renderMs = ms.toFixed(1);
+  }
   panel.setAttribute('aria-labelledby', `tab-${state.tab}`);
-  app.dataset.renderMs = ms.toFixed(1);
   app.dataset.tab = state.tab;
 }
 

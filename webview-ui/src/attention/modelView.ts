@@ -4,21 +4,24 @@ export interface ModelViewInput {
   readonly layers: number;
   readonly heads: number;
   readonly n: number;
-  /** `mapOf(layer, head)`: row-major n × n. */
-  readonly mapOf: (layer: number, head: number) => ArrayLike<number>;
-  readonly tokenText: (index: number) => string;
+  /** `[layer][head][y][x]` bytes: each pixel the largest weight (× 255) of the cells it covers. */
+  readonly thumbnails: Uint8Array;
+  readonly thumbnailSize: number;
+  /** The exact weight, or undefined while that layer is still loading. */
+  readonly weightAt: (layer: number, head: number, query: number, key: number) => number | undefined;
   readonly width: number;
 }
 
 export interface ModelViewEvents {
   onOpen(layer: number, head: number): void;
-  onCell(cell: { layer: number; head: number; query: number; key: number; weight: number } | undefined): void;
+  /** The cell under the pointer; `weight` is undefined while its layer loads. */
+  onCell(cell: { layer: number; head: number; query: number; key: number; weight: number | undefined } | undefined): void;
 }
 
 /**
- * Every layer × head as a small heatmap. Each thumbnail pixel shows the maximum of the block of cells it
- * covers, so sharp patterns stay visible when 256 tokens shrink to a few dozen pixels. Thumbnails are buttons:
- * click or Enter opens that head in the head view.
+ * Every layer × head as a small heatmap, drawn from thumbnails the worker prepared (each pixel the largest weight
+ * of the cells it covers, so sharp patterns survive the shrinking). Thumbnails are buttons: click or Enter opens
+ * that head in the head view.
  */
 export class ModelView {
   readonly element = h('div', { class: 'model-view', role: 'grid', 'aria-label': 'All layers and heads' });
@@ -29,36 +32,25 @@ export class ModelView {
   render(input: ModelViewInput): number {
     const started = performance.now();
     this.input = input;
-    const { layers, heads, n } = input;
+    const { layers, heads, thumbnailSize: pixels } = input;
     const size = Math.max(24, Math.min(96, Math.floor((input.width - 40) / heads) - 4));
-    const pixels = Math.min(n, size);
     const [r, g, b] = rgbOf(themeColor('--vscode-charts-blue', '#3794ff'));
     const [br, bg, bb] = rgbOf(themeColor('--vscode-editor-background', '#1e1e1e'));
     const header = h('div', { class: 'model-row header', role: 'row' }, h('div', { class: 'model-label' }), ...Array.from({ length: heads }, (_, head) => h('div', { class: 'model-label', role: 'columnheader' }, `H${head + 1}`)));
     const rows: HTMLElement[] = [header];
     const scratch = new OffscreenCanvas(pixels, pixels);
     const scratchCtx = scratch.getContext('2d')!;
+    const image = new ImageData(pixels, pixels);
     for (let layer = 0; layer < layers; layer++) {
       const cells: HTMLElement[] = [h('div', { class: 'model-label', role: 'rowheader' }, `L${layer + 1}`)];
       for (let head = 0; head < heads; head++) {
-        const map = input.mapOf(layer, head);
-        const image = new ImageData(pixels, pixels);
-        const block = n / pixels;
-        for (let py = 0; py < pixels; py++) {
-          const q0 = Math.floor(py * block);
-          const q1 = Math.max(q0 + 1, Math.floor((py + 1) * block));
-          for (let px = 0; px < pixels; px++) {
-            const k0 = Math.floor(px * block);
-            const k1 = Math.max(k0 + 1, Math.floor((px + 1) * block));
-            let max = 0;
-            for (let q = q0; q < q1; q++) for (let k = k0; k < k1; k++) max = Math.max(max, map[q * n + k]!);
-            const a = Math.min(1, max);
-            const p = (py * pixels + px) * 4;
-            image.data[p] = br + (r - br) * a;
-            image.data[p + 1] = bg + (g - bg) * a;
-            image.data[p + 2] = bb + (b - bb) * a;
-            image.data[p + 3] = 255;
-          }
+        const base = (layer * heads + head) * pixels * pixels;
+        for (let i = 0; i < pixels * pixels; i++) {
+          const a = input.thumbnails[base + i]! / 255;
+          image.data[i * 4] = br + (r - br) * a;
+          image.data[i * 4 + 1] = bg + (g - bg) * a;
+          image.data[i * 4 + 2] = bb + (b - bb) * a;
+          image.data[i * 4 + 3] = 255;
         }
         const canvas = h('canvas', { class: 'model-thumb', 'data-layer': String(layer), 'data-head': String(head) });
         canvas.width = size;
@@ -86,7 +78,7 @@ export class ModelView {
     const key = Math.min(input.n - 1, Math.floor(((e.clientX - rect.left) / rect.width) * input.n));
     const query = Math.min(input.n - 1, Math.floor(((e.clientY - rect.top) / rect.height) * input.n));
     if (key < 0 || query < 0) return;
-    this.events.onCell({ layer, head, query, key, weight: input.mapOf(layer, head)[query * input.n + key]! });
+    this.events.onCell({ layer, head, query, key, weight: input.weightAt(layer, head, query, key) });
   }
 
   /** The whole grid as one picture, for export. */

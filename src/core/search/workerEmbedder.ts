@@ -1,0 +1,64 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LocalModel, ModelInfo } from '../../protocol/worker';
+import type { ModelWorkerClient } from '../worker/modelWorkerClient';
+import type { Embedder } from './types';
+
+export interface WorkerEmbedderOptions {
+  /** Overrides the default key (see {@link workerModelKey}). */
+  readonly modelKey?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Identity of a model's vector space: reference, dtype, width, and the size of the ONNX file that runs (so a folder or
+ * Hub revision whose weights were replaced gets a new index instead of mixing vectors).
+ */
+export function workerModelKey(model: LocalModel, info: Pick<ModelInfo, 'hiddenSize'>): string {
+  let weights = '';
+  try {
+    weights = `|${fs.statSync(path.join(model.dir, 'onnx', model.dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx')).size}`;
+  } catch {
+    // Bundled or non-ONNX models: the reference identifies them.
+  }
+  return `${model.ref}|${model.dtype}|${info.hiddenSize}d${weights}`;
+}
+
+/**
+ * An {@link Embedder} backed by the model worker (inference off the calling thread). Used by the CLI and the
+ * extension alike.
+ *
+ * @example
+ *   const embedder = await WorkerEmbedder.create(client, model);   // asks the worker for dims and maxTokens
+ *   const vectors = await embedder.embed(['first passage', 'second passage']);
+ */
+export class WorkerEmbedder implements Embedder {
+  private constructor(
+    private readonly client: ModelWorkerClient,
+    readonly model: LocalModel,
+    readonly info: ModelInfo,
+    readonly modelKey: string,
+  ) {}
+
+  static async create(client: ModelWorkerClient, model: LocalModel, options: WorkerEmbedderOptions = {}): Promise<WorkerEmbedder> {
+    const info = await client.request({ type: 'modelInfo', model }, options.signal ? { signal: options.signal } : {});
+    return new WorkerEmbedder(client, model, info, options.modelKey ?? workerModelKey(model, info));
+  }
+
+  get dims(): number {
+    return this.info.hiddenSize;
+  }
+
+  get maxTokens(): number {
+    return this.info.maxTokens;
+  }
+
+  async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array> {
+    if (texts.length === 0) return new Float32Array(0);
+    const result = await this.client.request({ type: 'embed', model: this.model, texts }, signal ? { signal } : {});
+    if (result.dims !== this.dims || result.count !== texts.length) {
+      throw new Error(`the model worker returned ${result.count} × ${result.dims} values for ${texts.length} texts of ${this.dims} dimensions`);
+    }
+    return result.vectors;
+  }
+}
