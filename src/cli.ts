@@ -11,8 +11,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { nestedAttentions, type AttentionMaps } from './protocol/attention';
 import type { Dtype, LocalModel } from './protocol/worker';
-import { HubDownloader } from './core/models/hubDownloader';
-import { DEFAULT_MODEL } from './core/models/modelRef';
+import { HubDownloader, ModelDownloadError } from './core/models/hubDownloader';
+import { DEFAULT_MODEL, modelDisplayName, USE_LITE_REF } from './core/models/modelRef';
 import { ModelResolver } from './core/models/modelResolver';
 import { ModelWorkerClient } from './core/worker/modelWorkerClient';
 
@@ -21,7 +21,8 @@ const USAGE = `Usage:
   bert-lens embed "<text>"... --model <id|folder> [--dtype fp32|q8] [--json]
 
 Options:
-  --model <ref>      Hub id (e.g. ${DEFAULT_MODEL}) or a folder in transformers.js layout (default: ${DEFAULT_MODEL})
+  --model <ref>      Hub id (e.g. ${DEFAULT_MODEL}), a folder in transformers.js layout, or ${USE_LITE_REF}
+                     (bundled, offline). Default: ${DEFAULT_MODEL}, or ${USE_LITE_REF} when that cannot be downloaded
   --dtype <dtype>    fp32 (onnx/model.onnx, default) or q8 (onnx/model_quantized.onnx)
   --json             machine-readable output on stdout
   --mirror <url>     Hugging Face Hub mirror base URL (default https://huggingface.co, or $BERT_LENS_HUB_MIRROR)
@@ -33,6 +34,8 @@ class UsageError extends Error {}
 
 interface Common {
   readonly model: string;
+  /** False when --model was left out: then the bundled encoder stands in if the default cannot be downloaded. */
+  readonly modelGiven: boolean;
   readonly dtype: Dtype;
   readonly json: boolean;
   readonly mirror: string | undefined;
@@ -63,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
   if (dtype !== 'fp32' && dtype !== 'q8') throw new UsageError(`--dtype must be fp32 or q8, not "${dtype}"`);
   const common: Common = {
     model: values.model ?? DEFAULT_MODEL,
+    modelGiven: values.model !== undefined,
     dtype,
     json: values.json ?? false,
     mirror: values.mirror ?? process.env.BERT_LENS_HUB_MIRROR,
@@ -85,13 +89,20 @@ async function withWorker(common: Common, run: (client: ModelWorkerClient, model
   const resolver = new ModelResolver(
     new HubDownloader({ cacheDir: path.join(common.cacheDir, 'models'), host: common.mirror, allowDownloads: !common.offline }),
   );
-  const model = await resolver.resolve(common.model, common.dtype, {
-    onProgress: (p) => {
-      if (!process.stderr.isTTY) return;
-      const share = p.fileTotal ? ` ${Math.round((100 * p.fileLoaded) / p.fileTotal)}%` : '';
-      process.stderr.write(`\rdownloading ${p.file}${share} (${p.filesDone + 1}/${p.filesTotal})\x1b[K`);
-    },
-  });
+  let model: LocalModel;
+  try {
+    model = await resolver.resolve(common.model, common.dtype, {
+      onProgress: (p) => {
+        if (!process.stderr.isTTY) return;
+        const share = p.fileTotal ? ` ${Math.round((100 * p.fileLoaded) / p.fileTotal)}%` : '';
+        process.stderr.write(`\rdownloading ${p.file}${share} (${p.filesDone + 1}/${p.filesTotal})\x1b[K`);
+      },
+    });
+  } catch (e) {
+    if (common.modelGiven || !(e instanceof ModelDownloadError) || e.kind === 'cancelled') throw e;
+    process.stderr.write(`bert-lens: ${e.message}\nbert-lens: using the bundled ${modelDisplayName(USE_LITE_REF)} instead (pass --model to choose).\n`);
+    model = await resolver.resolve(USE_LITE_REF, 'fp32');
+  }
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   const client = new ModelWorkerClient({ workerScript: path.join(__dirname, 'worker.js') });
   try {

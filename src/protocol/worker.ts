@@ -1,4 +1,5 @@
 import type { AttentionMaps, AttentionViewData } from './attention';
+import { isSeq2SeqWorkerRequest, type Seq2SeqWorkerRequest, type Seq2SeqWorkerResults, type StreamMessage } from './summarize';
 
 /** Which ONNX file of a model folder to run: `onnx/model.onnx` (fp32) or `onnx/model_quantized.onnx` (q8). */
 export type Dtype = 'fp32' | 'q8';
@@ -14,6 +15,8 @@ export interface LocalModel {
 
 export interface ModelInfo {
   readonly ref: string;
+  /** Name to show users, when it differs from `ref` (bundled models). */
+  readonly displayName?: string;
   readonly dtype: Dtype;
   readonly architecture: string;
   readonly layers: number;
@@ -54,10 +57,11 @@ export type WorkerRequest =
   | { readonly type: 'attentionLayer'; readonly id: number; readonly layer: number }
   /** The full maps kept by an earlier `attentionView`. */
   | { readonly type: 'attentionMaps'; readonly id: number }
-  | { readonly type: 'unload'; readonly model: LocalModel };
+  | { readonly type: 'unload'; readonly model: LocalModel }
+  | Seq2SeqWorkerRequest;
 
 /** Result type of each request type. */
-export interface WorkerResults {
+export interface WorkerResults extends Seq2SeqWorkerResults {
   modelInfo: ModelInfo;
   embed: Embeddings;
   attention: AttentionMaps;
@@ -100,7 +104,8 @@ export type WorkerToHost =
   | { readonly kind: 'ready' }
   | { readonly kind: 'result'; readonly id: number; readonly result: WorkerResults[keyof WorkerResults] }
   | { readonly kind: 'error'; readonly id: number; readonly error: WorkerError }
-  | { readonly kind: 'progress'; readonly id: number; readonly progress: WorkerProgress };
+  | { readonly kind: 'progress'; readonly id: number; readonly progress: WorkerProgress }
+  | StreamMessage;
 
 export function isHostToWorker(m: unknown): m is HostToWorker {
   if (!isRecord(m) || typeof m.id !== 'number') return false;
@@ -125,7 +130,7 @@ export function isWorkerRequest(r: unknown): r is WorkerRequest {
     case 'attentionView':
       return typeof r.text === 'string' && (r.windowStart === undefined || count(r.windowStart)) && count(r.layer);
     default:
-      return false;
+      return isSeq2SeqWorkerRequest(r);
   }
 }
 

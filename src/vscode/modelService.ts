@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { AttentionMaps, AttentionViewData } from '../protocol/attention';
 import type { Embeddings, LocalModel, ModelInfo } from '../protocol/worker';
-import { HubDownloader } from '../core/models/hubDownloader';
+import { HubDownloader, ModelDownloadError } from '../core/models/hubDownloader';
+import { modelDisplayName, USE_LITE_REF } from '../core/models/modelRef';
 import { ModelResolver } from '../core/models/modelResolver';
 import type { ModelWorkerClient } from '../core/worker/modelWorkerClient';
 import type { Config } from './config';
@@ -12,13 +13,31 @@ import type { Logger } from './logger';
  * The extension's access to models: resolves the configured model (downloading it with a cancellable progress
  * notification on first use) and runs requests on the model worker.
  */
-export class ModelService {
+export class ModelService implements vscode.Disposable {
+  /** The Hub model that could not be had this session, and why; the bundled encoder stands in for it. */
+  private fallback: { readonly model: string; readonly reason: string } | undefined;
+  private readonly subscription: vscode.Disposable;
+  /** How many times the user was told about a fallback (read by tests). */
+  fallbackNotices = 0;
+
   constructor(
     private readonly config: Config,
     private readonly worker: ModelWorkerClient,
     private readonly cacheDir: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // A changed model, mirror or download setting deserves a fresh try.
+    this.subscription = config.onDidChange(() => (this.fallback = undefined));
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+  }
+
+  /** Why the configured model is being replaced by the bundled encoder, if it is. */
+  get fallbackReason(): string | undefined {
+    return this.fallback?.model === this.config.settings.model ? this.fallback.reason : undefined;
+  }
 
   private resolver(): ModelResolver {
     const s = this.config.settings;
@@ -29,8 +48,37 @@ export class ModelService {
     return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   }
 
-  /** The configured model as a local folder; downloads it first if needed, with progress and a Cancel button. */
+  /**
+   * The configured model as a local folder; downloads it first if needed, with progress and a Cancel button.
+   * A Hub model that cannot be had (downloads off, offline, download failed) is replaced by the bundled encoder
+   * for the rest of the session, and the user is told once.
+   */
   async resolveModel(token: vscode.CancellationToken): Promise<LocalModel> {
+    const { model } = this.config.settings;
+    if (this.fallback?.model === model) return bundledEncoder();
+    try {
+      return await this.resolveConfigured(token);
+    } catch (e) {
+      if (!(e instanceof ModelDownloadError) || e.kind === 'cancelled' || !ModelResolver.isHubModel(model)) throw e;
+      this.fallback = { model, reason: e.message };
+      this.logger.warn(`${model} is not available (${e.message}); using ${USE_LITE_REF}`);
+      void this.announceFallback(model, e.message);
+      return bundledEncoder();
+    }
+  }
+
+  private async announceFallback(model: string, reason: string): Promise<void> {
+    this.fallbackNotices++;
+    const choice = await vscode.window.showInformationMessage(
+      `BERT Lens is using the bundled ${modelDisplayName(USE_LITE_REF)} because ${model} is not available. ${reason}`,
+      'Change Model',
+      'Retry Download',
+    );
+    if (choice === 'Change Model') await vscode.commands.executeCommand('workbench.action.openSettings', 'bertLens.model');
+    else if (choice === 'Retry Download') this.fallback = undefined;
+  }
+
+  private async resolveConfigured(token: vscode.CancellationToken): Promise<LocalModel> {
     const { model, dtype } = this.config.settings;
     const resolver = this.resolver();
     const baseDir = this.baseDir();
@@ -100,4 +148,8 @@ export class ModelService {
       abort.dispose();
     }
   }
+}
+
+function bundledEncoder(): LocalModel {
+  return { ref: USE_LITE_REF, dir: '', dtype: 'fp32' };
 }

@@ -31,6 +31,7 @@ export function createServices(context: vscode.ExtensionContext): Services {
   context.subscriptions.push(
     channel,
     config,
+    models,
     attentionView,
     inspector,
     { dispose: () => void worker.dispose() },

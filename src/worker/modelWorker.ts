@@ -6,13 +6,18 @@ import { parentPort } from 'node:worker_threads';
 import { isHostToWorker, type HostToWorker, type LocalModel, type WorkerRequest, type WorkerResults, type WorkerToHost } from '../protocol/worker';
 import type { AttentionMaps } from '../protocol/attention';
 import { packLayer, packLayerMeans, packThumbnails, thumbnailSize } from '../core/attention/pack';
+import { USE_LITE_REF, modelDisplayName } from '../core/models/modelRef';
 import { BertModel } from './bertBackend';
+import type { EncoderModel } from './encoderModel';
+import { Seq2SeqService } from './seq2seq/seq2seqService';
+import { UseEncoder } from './use/useEncoder';
 import { CodedError, toWorkerError } from './errors';
 
 const port = parentPort;
 if (!port) throw new Error('modelWorker must run in a worker thread');
 
-const models = new Map<string, Promise<BertModel>>();
+const models = new Map<string, Promise<EncoderModel>>();
+const seq2seq = new Seq2SeqService();
 const cancelled = new Set<number>();
 /** Full maps behind recent `attentionView` results, newest last; a few are kept for layer requests and export. */
 const keptMaps = new Map<number, AttentionMaps>();
@@ -29,11 +34,11 @@ function post(message: WorkerToHost, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
-function modelFor({ model: local }: { model: LocalModel }): Promise<BertModel> {
-  const key = `${local.dir}\u0000${local.dtype}`;
+function modelFor({ model: local }: { model: LocalModel }): Promise<EncoderModel> {
+  const key = `${local.ref}\u0000${local.dir}\u0000${local.dtype}`;
   let model = models.get(key);
   if (!model) {
-    model = BertModel.load(local);
+    model = local.ref === USE_LITE_REF ? UseEncoder.load(local.dir || undefined) : BertModel.load(local);
     models.set(key, model);
     // A failed load is not cached: the user may fix the folder and retry.
     model.catch(() => models.delete(key));
@@ -49,8 +54,11 @@ async function checkpoint(id: number): Promise<void> {
 
 async function handle(id: number, request: WorkerRequest): Promise<WorkerResults[keyof WorkerResults]> {
   switch (request.type) {
-    case 'modelInfo':
-      return (await modelFor(request)).info;
+    case 'modelInfo': {
+      const info = (await modelFor(request)).info;
+      const displayName = modelDisplayName(info.ref);
+      return displayName === info.ref ? info : { ...info, displayName };
+    }
     case 'embed': {
       const model = await modelFor(request);
       return model.embed(request.texts, async (done, total) => {
@@ -91,12 +99,23 @@ async function handle(id: number, request: WorkerRequest): Promise<WorkerResults
     case 'attentionMaps':
       return keptMapsFor(request.id);
     case 'unload': {
-      const key = `${request.model.dir}\u0000${request.model.dtype}`;
+      const key = `${request.model.ref}\u0000${request.model.dir}\u0000${request.model.dtype}`;
       const model = models.get(key);
       models.delete(key);
       if (model) await (await model).dispose();
-      return model !== undefined;
+      const unloaded = await seq2seq.unload(request.model);
+      return model !== undefined || unloaded;
     }
+    case 'seq2seqInfo':
+    case 'countInputTokens':
+    case 'generate':
+    case 'summarize':
+    case 'crossAttention':
+      return seq2seq.handle(request, {
+        checkpoint: () => checkpoint(id),
+        progress: (progress) => post({ kind: 'progress', id, progress }),
+        stream: (update) => post({ kind: 'stream', id, update }),
+      });
   }
 }
 

@@ -86,9 +86,17 @@ async function main(): Promise<void> {
         const ms = Number(await v.locator('#app').getAttribute('data-render-ms'));
         times.push(`${tab} ${ms.toFixed(1)} ms`);
       }
-      const transfer = await v.locator('#app').getAttribute('data-transfer-ms');
-      const mib = (6 * 12 * SIZES[i]! * SIZES[i]! * 4) / 2 ** 20;
-      console.log(`${SIZES[i]} tokens: command → heatmap shown ${shown} ms (palette, model run, transfer, render); host → webview transfer of ${mib.toFixed(1)} MiB: ${transfer} ms; render: ${times.join(', ')}`);
+      const transfer = Number(await v.locator('#app').getAttribute('data-transfer-ms'));
+      const modelMs = Number(/· (\d+) ms$/.exec((await v.locator('.header .meta').textContent()) ?? '')?.[1]);
+      const n = SIZES[i]!;
+      const thumb = Math.min(n, 64);
+      const sentMiB = ((12 + 6) * n * n * 2 + 6 * 12 * thumb * thumb) / 2 ** 20;
+      const fullMiB = (6 * 12 * n * n * 4) / 2 ** 20;
+      const heatmapMs = Number(times[0]!.split(' ')[1]);
+      console.log(
+        `${n} tokens: request → heatmap drawn ${Math.round(modelMs + transfer + heatmapMs)} ms (model + packing ${modelMs} ms, transfer of ${sentMiB.toFixed(1)} MiB instead of ${fullMiB.toFixed(1)} MiB ${transfer} ms); ` +
+          `with the command palette ${shown} ms; render: ${times.join(', ')}`,
+      );
       await screenshot(page, `bench-attention-${SIZES[i]}`);
     }
   } finally {

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { headMap, rolloutRow } from '../../src/core/attention/aggregate';
 import { launchBrowser, openWorkbench, pageConsole, poll, runCommand, screenshot, startCodeServer, testOutputDir, type CodeServer } from '../harness/codeServer';
-import { fixtureModel, repoRoot } from '../harness/paths';
+import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
+import { fixtureModel, repoRoot, workerScript } from '../harness/paths';
 import { loadReference } from '../harness/reference';
 
 const workspace = path.join(repoRoot, 'test', 'fixtures', 'demo-workspace');
@@ -272,5 +273,62 @@ describe('Attention view in code-server (browser)', function () {
     const bytes = fs.readFileSync(target);
     assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
     assert.ok(bytes.length > 1000);
+  });
+});
+
+describe('Attention view on the bundled encoder (browser)', function () {
+  this.timeout(180_000);
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    server = await startCodeServer({ workspace, settings: { 'bertLens.model': 'bundled:use-lite' } });
+    browser = await launchBrowser();
+    page = await openWorkbench(browser, server, { folder: workspace, extensionDevelopmentPath: repoRoot });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await screenshot(page, `failed-bundled-${this.currentTest.title}`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('shows the bundled encoder’s real attention: tokens map to the selection, rows sum to 1', async () => {
+    const client = new ModelWorkerClient({ workerScript });
+    const expected = await client.request({ type: 'attention', model: { ref: 'bundled:use-lite', dir: '', dtype: 'fp32' }, text: sentence.text });
+    await client.dispose();
+    const m = expected.tokens.length;
+
+    await selectLine(page, 'README.md', 6);
+    await runCommand(page, 'BERT Lens: Inspect Attention of Selection');
+    const view = await attentionView(page);
+    await waitForSource(view, 'README.md:6');
+    assert.match((await view.locator('.header .meta').textContent()) ?? '', /^bundled:use-lite · \d+ tokens · 2 layers × 4 heads/);
+    const labels = await view.locator('.token-label.row').allTextContents();
+    assert.deepEqual(labels, expected.tokens.map((t) => t.text));
+    // Each token covers its own piece of the selected sentence: together they spell it, spaces aside.
+    assert.equal(expected.tokens.map((t) => sentence.text.slice(t.start, t.end)).join(''), sentence.text.replace(/ /g, ''));
+
+    await view.locator('select#layer').selectOption({ value: '1' });
+    await view.locator('select#head').selectOption({ value: '3' });
+    const q = 2;
+    let sum = 0;
+    const canvas = view.locator('canvas.heatmap-canvas');
+    await weightAt(view, q, 0, m);
+    await canvas.focus();
+    for (let k = 0; k < m; k++) {
+      const readout = view.locator('#readout');
+      await poll(async () => (await readout.getAttribute('data-query')) === String(q) && (await readout.getAttribute('data-key')) === String(k), { what: `cell ${q},${k}` });
+      const w = Number(await readout.getAttribute('data-weight'));
+      close(w, expected.weights[((1 * 4 + 3) * m + q) * m + k]!, `bundled layer 2 head 4 cell (${q},${k})`);
+      sum += w;
+      await canvas.press('ArrowRight');
+    }
+    assert.ok(Math.abs(sum - 1) < 1e-3, `row ${q} sums to ${sum}`);
+    await screenshot(page, 'attention-bundled');
   });
 });

@@ -2,15 +2,14 @@
 // workspace, using a model that needs no download. Ctrl+C stops it.
 import * as path from 'node:path';
 import { startCodeServer, workbenchUrl } from '../harness/codeServer';
-import { fixtureModel, repoRoot } from '../harness/paths';
+import { repoRoot } from '../harness/paths';
 
 async function main(): Promise<void> {
   const portArg = process.argv.indexOf('--port');
   const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 8080;
   const workspace = path.join(repoRoot, 'test', 'fixtures', 'demo-workspace');
-  // Until a trained encoder ships with the extension, the demo runs on the tiny random-weight test BERT:
-  // the attention maps are real computations, but the weights are not trained.
-  const model = fixtureModel('tiny-bert');
+  // The trained encoder that ships inside BERT Lens: real attention and real similarity, no download.
+  const model = 'bundled:use-lite';
   const server = await startCodeServer({
     workspace,
     settings: { 'bertLens.model': model, 'workbench.colorTheme': 'Default Dark Modern' },
@@ -25,7 +24,7 @@ async function main(): Promise<void> {
       '',
       `  ${url}`,
       '',
-      `Model: ${model} (tiny random-weight test BERT, no download).`,
+      `Model: ${model} (Universal Sentence Encoder lite, bundled with BERT Lens: no download, works offline).`,
       'Try: select the fox sentence in README.md, right-click → "BERT Lens: Inspect Attention of Selection".',
       'Press Ctrl+C to stop.',
       '',

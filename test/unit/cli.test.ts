@@ -72,6 +72,33 @@ describe('bert-lens CLI', function () {
     assert.match(r.stdout, /sat +\[8,11\)/);
   });
 
+  it('runs the bundled encoder with the network unplugged (unshare -n)', function () {
+    const probe = spawnSync('unshare', ['-n', 'true']);
+    if (probe.status !== 0) this.skip(); // needs CAP_SYS_ADMIN (root); CI runs as root
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-cli-home-'));
+    const run = (...args: string[]) =>
+      spawnSync('unshare', ['-n', process.execPath, cliScript, ...args], { encoding: 'utf8', env: { ...process.env, HOME: home }, maxBuffer: 64 * 2 ** 20 });
+    const embed = run('embed', 'The cat sat on the mat.', 'A kitten rested on the rug.', 'Stock prices fell sharply today.', '--model', 'bundled:use-lite', '--json');
+    assert.equal(embed.status, 0, embed.stderr);
+    const { dims, vectors } = JSON.parse(embed.stdout) as { dims: number; vectors: number[][] };
+    assert.equal(dims, 512);
+    const cos = (a: number[], b: number[]): number => a.reduce((s, x, i) => s + x * b[i]!, 0);
+    assert.ok(cos(vectors[0]!, vectors[1]!) > cos(vectors[0]!, vectors[2]!) + 0.3, 'a paraphrase is closer than an unrelated sentence');
+    const attention = run('attention', 'The cat sat on the mat.', '--model', 'bundled:use-lite', '--json');
+    assert.equal(attention.status, 0, attention.stderr);
+    const maps = JSON.parse(attention.stdout) as AttentionJson;
+    assert.deepEqual([maps.layers, maps.heads], [2, 4]);
+    // Tokens map back onto the text: together they spell it, spaces aside.
+    assert.equal(maps.tokens.map((t) => 'The cat sat on the mat.'.slice(t.start, t.end)).join(''), 'Thecatsatonthemat.');
+    for (const row of maps.attentions.flat(2)) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    // Without --model and with no way to download the default, the CLI says so and uses the bundled encoder.
+    const fallback = run('embed', 'hello', '--json');
+    assert.equal(fallback.status, 0, fallback.stderr);
+    assert.match(fallback.stderr, /Could not reach .*\n.*using the bundled Universal Sentence Encoder lite/);
+    assert.equal((JSON.parse(fallback.stdout) as { model: string }).model, 'bundled:use-lite');
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
   it('reports errors on stderr with a non-zero exit code', () => {
     const missing = cli('attention', 'x', '--model', '/nonexistent/model');
     assert.equal(missing.status, 1);

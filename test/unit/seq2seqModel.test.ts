@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { crossAttentionIndex, type GenerationUpdate } from '../../src/core/summarize/types';
+import { crossAttentionIndex, type GenerationUpdate } from '../../src/protocol/summarize';
 import type { Dtype, LocalModel } from '../../src/protocol/worker';
 import { CodedError } from '../../src/worker/errors';
 import { Seq2SeqModel } from '../../src/worker/seq2seq/seq2seqModel';

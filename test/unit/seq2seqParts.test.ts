@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { findCrossAttentionTensors } from '../../src/core/attention/crossAttentionDiscovery';
 import { AttentionUnavailableError } from '../../src/core/attention/softmaxDiscovery';
 import { readOnnxGraph, type OnnxGraphSummary, type OnnxNode } from '../../src/core/onnx/onnxGraph';
-import type { ResolvedGenerationOptions } from '../../src/core/summarize/types';
+import type { ResolvedGenerationOptions } from '../../src/protocol/summarize';
 import { seq2seqFiles } from '../../src/core/summarize/seq2seqFiles';
 import { resolveGenerationOptions, type ModelGenerationFacts } from '../../src/worker/seq2seq/generationConfig';
 import { isSeq2SeqFolder } from '../../src/worker/seq2seq/seq2seqModel';

@@ -100,6 +100,34 @@ export function register(): void {
       await waitFor(() => services.config.settings.model === fixture('tiny-bert'));
     });
 
+    it('falls back to the bundled encoder when the Hub model cannot be had, and says so once', async () => {
+      const { services } = await api();
+      const config = vscode.workspace.getConfiguration('bertLens');
+      await config.update('allowDownloads', false, vscode.ConfigurationTarget.Global);
+      await config.update('model', 'Xenova/all-MiniLM-L6-v2', vscode.ConfigurationTarget.Global);
+      await waitFor(() => services.config.settings.model === 'Xenova/all-MiniLM-L6-v2' && !services.config.settings.allowDownloads);
+      const notices = services.models.fallbackNotices;
+      const info = await services.models.modelInfo(new vscode.CancellationTokenSource().token);
+      assert.equal(info.ref, 'bundled:use-lite');
+      assert.equal(info.displayName, 'Universal Sentence Encoder lite (bundled, offline)');
+      assert.deepEqual([info.layers, info.heads, info.hiddenSize], [2, 4, 512]);
+      assert.match(services.models.fallbackReason ?? '', /not downloaded/);
+      const vectors = await services.models.embed(['The cat sat on the mat.', 'A kitten rested on the rug.', 'Stock prices fell sharply today.'], new vscode.CancellationTokenSource().token);
+      const cos = (a: number, b: number): number => {
+        let s = 0;
+        for (let d = 0; d < vectors.dims; d++) s += vectors.vectors[a * vectors.dims + d]! * vectors.vectors[b * vectors.dims + d]!;
+        return s;
+      };
+      assert.ok(cos(0, 1) > cos(0, 2) + 0.3, 'real similarity from the bundled encoder');
+      assert.equal(services.models.fallbackNotices, notices + 1, 'told once');
+      await services.models.modelInfo(new vscode.CancellationTokenSource().token);
+      assert.equal(services.models.fallbackNotices, notices + 1, 'not told again');
+      await config.update('allowDownloads', undefined, vscode.ConfigurationTarget.Global);
+      await config.update('model', fixture('tiny-bert'), vscode.ConfigurationTarget.Global);
+      await waitFor(() => services.config.settings.model === fixture('tiny-bert'));
+      assert.equal(services.models.fallbackReason, undefined);
+    });
+
     it('recovers from a crashed worker', async () => {
       const { services } = await api();
       const starts = services.worker.starts;

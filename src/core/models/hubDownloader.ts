@@ -94,8 +94,8 @@ export class HubDownloader {
       if (missingRequired.length === 0) return dir;
       throw new ModelDownloadError(
         'offline',
-        `Model ${id} is not downloaded (missing ${missingRequired.join(', ')}) and downloads are turned off. ` +
-          'Turn on the "Allow Downloads" setting, or choose a local model folder.',
+        `Model ${id} is not downloaded (missing ${missingRequired.join(', ')}) and downloads are turned off ` +
+          '(setting bertLens.allowDownloads, or --offline). Allow downloads once, or choose a local folder or the bundled model.',
       );
     }
     await fsp.mkdir(dir, { recursive: true });

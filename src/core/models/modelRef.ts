@@ -4,9 +4,27 @@ import * as path from 'node:path';
 /** How the user named a model. */
 export type ModelRef =
   | { readonly kind: 'hub'; readonly id: string; readonly revision: string }
-  | { readonly kind: 'folder'; readonly path: string };
+  | { readonly kind: 'folder'; readonly path: string }
+  | { readonly kind: 'bundled'; readonly name: BundledModelName };
 
 export const DEFAULT_MODEL = 'Xenova/all-MiniLM-L6-v2';
+
+/** Models that ship inside BERT Lens and need no download. */
+export const BUNDLED_MODELS = {
+  'use-lite': {
+    ref: 'bundled:use-lite',
+    displayName: 'Universal Sentence Encoder lite (bundled, offline)',
+  },
+} as const;
+
+export type BundledModelName = keyof typeof BUNDLED_MODELS;
+export const USE_LITE_REF = BUNDLED_MODELS['use-lite'].ref;
+
+/** The display name of a model reference: bundled models have one, others are shown as written. */
+export function modelDisplayName(ref: string): string {
+  for (const m of Object.values(BUNDLED_MODELS)) if (m.ref === ref) return m.displayName;
+  return ref;
+}
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 
@@ -19,6 +37,11 @@ export class ModelRefError extends Error {}
 export function parseModelRef(value: string, baseDir: string = process.cwd()): ModelRef {
   const raw = value.trim();
   if (raw === '') throw new ModelRefError('No model given. Use a Hub id such as Xenova/all-MiniLM-L6-v2 or a local folder.');
+  if (raw.startsWith('bundled:')) {
+    const name = raw.slice('bundled:'.length);
+    if (name in BUNDLED_MODELS) return { kind: 'bundled', name: name as BundledModelName };
+    throw new ModelRefError(`There is no bundled model "${name}". Bundled models: ${Object.values(BUNDLED_MODELS).map((m) => m.ref).join(', ')}.`);
+  }
   if (raw.startsWith('file:')) return { kind: 'folder', path: path.resolve(new URL(raw).pathname) };
   if (raw === '~' || raw.startsWith('~/')) return { kind: 'folder', path: path.join(os.homedir(), raw.slice(1)) };
   if (path.isAbsolute(raw) || raw.startsWith('./') || raw.startsWith('../') || raw.startsWith('.\\') || raw === '.') {
@@ -30,5 +53,12 @@ export function parseModelRef(value: string, baseDir: string = process.cwd()): M
 }
 
 export function describeModelRef(ref: ModelRef): string {
-  return ref.kind === 'hub' ? (ref.revision === 'main' ? ref.id : `${ref.id}@${ref.revision}`) : ref.path;
+  switch (ref.kind) {
+    case 'hub':
+      return ref.revision === 'main' ? ref.id : `${ref.id}@${ref.revision}`;
+    case 'folder':
+      return ref.path;
+    case 'bundled':
+      return BUNDLED_MODELS[ref.name].ref;
+  }
 }

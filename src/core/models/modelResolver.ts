@@ -21,9 +21,20 @@ export class ModelResolver {
     return ref.kind === 'hub' && !this.downloader.isCached(ref.id, ref.revision, dtype);
   }
 
+  /** True when `value` names a Hub model (which may need the network), rather than a folder or a bundled model. */
+  static isHubModel(value: string): boolean {
+    try {
+      return parseModelRef(value).kind === 'hub';
+    } catch {
+      return false;
+    }
+  }
+
   /** @throws ModelRefError | ModelDownloadError */
   async resolve(value: string, dtype: Dtype, options: ResolveOptions = {}): Promise<LocalModel> {
     const ref = parseModelRef(value, options.baseDir);
+    // Bundled models are found by the worker next to its own bundle; only fp32 exists.
+    if (ref.kind === 'bundled') return { ref: describeModelRef(ref), dir: '', dtype: 'fp32' };
     if (ref.kind === 'folder') {
       if (!fs.existsSync(path.join(ref.path, 'config.json'))) {
         throw new ModelDownloadError(

@@ -5,9 +5,9 @@
  * in the worker, on the host, or in tests with a fake.
  */
 import { splitSentences } from './sentences';
-import type { PartRequest } from './types';
+import type { PartRequest } from '../../protocol/summarize';
 
-export type { PartRequest } from './types';
+export type { PartRequest } from '../../protocol/summarize';
 
 /** A part of a text: `text === source.slice(start, end)`. */
 export interface TextPart {

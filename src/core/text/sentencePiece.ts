@@ -13,8 +13,8 @@
  *   // [[id, '▁Hello', 0, 5], [id, '▁world', 6, 11]]
  */
 
-/** `[piece, log-probability]`, indexed by id. */
-export type SentencePieceVocabulary = ReadonlyArray<readonly [string, number]>;
+/** `[piece, log-probability]`, indexed by id. A null score counts as 0, as in the official tokenizer. */
+export type SentencePieceVocabulary = ReadonlyArray<readonly [string, number | null]>;
 
 export interface SentencePiece {
   readonly id: number;
@@ -41,15 +41,6 @@ interface TrieNode {
   score: number;
 }
 
-/** One code point of the text the lattice runs over, with where it came from. */
-interface Symbol {
-  readonly char: string;
-  readonly start: number;
-  readonly end: number;
-  /** True for '▁' standing for a space (or the implicit leading space), not for text of its own. */
-  readonly separator: boolean;
-}
-
 export class SentencePieceTokenizer {
   private readonly root: TrieNode = { children: new Map(), id: -1, score: 0 };
   /** Length of each piece in UTF-16 units: the official backtracking steps back by this much. */
@@ -74,7 +65,7 @@ export class SentencePieceTokenizer {
       }
       // A piece listed twice keeps its later id and score, as in the official trie.
       node.id = id;
-      node.score = score;
+      node.score = score ?? 0;
     }
   }
 
@@ -85,77 +76,81 @@ export class SentencePieceTokenizer {
   /** The pieces of `text` in order, with their ranges in `text`. Empty text gives no pieces. */
   encode(text: string): SentencePiece[] {
     const symbols = latticeSymbols(text);
-    const n = symbols.length;
+    const n = symbols.chars.length;
     if (n === 0) return [];
 
-    // Candidates ending at each position, in increasing start order (the order the official loop visits them).
-    const endStart: number[][] = Array.from({ length: n + 1 }, () => []);
-    const endId: number[][] = Array.from({ length: n + 1 }, () => []);
-    const endScore: number[][] = Array.from({ length: n + 1 }, () => []);
-    for (let i = 0; i < n; i++) {
-      let node = this.root.children.get(symbols[i]!.char);
-      let found = false;
-      for (let k = i; k < n && node; k++) {
-        if (node.id >= 0) {
-          endStart[k + 1]!.push(i);
-          endId[k + 1]!.push(node.id);
-          endScore[k + 1]!.push(node.score);
-          found = true;
-        }
-        node = k + 1 < n ? node.children.get(symbols[k + 1]!.char) : undefined;
-      }
-      if (!found) {
-        endStart[i + 1]!.push(i);
-        endId[i + 1]!.push(UNKNOWN_ID);
-        endScore[i + 1]!.push(0);
-      }
-    }
-
+    // Best path. The official code visits each end position's candidates in increasing start order after all
+    // earlier ends are settled; visiting starts in increasing order and relaxing their ends gives the same order.
     const best = new Float64Array(n + 1);
     const words = new Int32Array(n + 1);
-    for (let end = 1; end <= n; end++) {
-      const starts = endStart[end]!;
-      for (let c = 0; c < starts.length; c++) {
-        const score = endScore[end]![c]! + best[starts[c]!]!;
-        // `best === 0` means "nothing yet" in the official code, even after a real path of score 0.
-        if (best[end] === 0 || score >= best[end]!) {
-          best[end] = score;
-          words[end] = endId[end]![c]!;
-        }
+    const relax = (from: number, to: number, id: number, score: number): void => {
+      const total = score + best[from]!;
+      // `best === 0` means "nothing yet" in the official code, even after a real path of score 0.
+      if (best[to] === 0 || total >= best[to]!) {
+        best[to] = total;
+        words[to] = id;
       }
+    };
+    for (let i = 0; i < n; i++) {
+      let node = this.root.children.get(symbols.chars[i]!);
+      let found = false;
+      for (let k = i; node; ) {
+        if (node.id >= 0) {
+          relax(i, k + 1, node.id, node.score);
+          found = true;
+        }
+        if (++k >= n) break;
+        node = node.children.get(symbols.chars[k]!);
+      }
+      if (!found) relax(i, i + 1, UNKNOWN_ID, 0);
     }
 
     // Walk back from the end; collapse runs of unknowns into the last one, widened to cover the run.
-    const reversed: { id: number; from: number; to: number }[] = [];
+    const ids: number[] = [];
+    const froms: number[] = [];
+    const tos: number[] = [];
     for (let at = n; at > 0; ) {
       const id = words[at]!;
-      const from = at - this.pieceLength[id]!;
-      const last = reversed[reversed.length - 1];
-      if (id === UNKNOWN_ID && last && last.id === UNKNOWN_ID) last.from = from;
-      else reversed.push({ id, from, to: at });
+      const from = Math.max(0, at - this.pieceLength[id]!);
+      if (id === UNKNOWN_ID && ids.length > 0 && ids[ids.length - 1] === UNKNOWN_ID) froms[froms.length - 1] = from;
+      else {
+        ids.push(id);
+        froms.push(from);
+        tos.push(at);
+      }
       at = from;
     }
-    return reversed.reverse().map(({ id, from, to }) => {
-      const { start, end } = pieceRange(symbols, Math.max(0, from), to, text.length);
-      return { id, piece: this.vocabulary[id]![0], start, end };
-    });
+    const pieces: SentencePiece[] = [];
+    for (let p = ids.length - 1; p >= 0; p--) {
+      const id = ids[p]!;
+      pieces.push({ id, piece: this.vocabulary[id]![0], ...pieceRange(symbols, froms[p]!, tos[p]!, text.length) });
+    }
+    return pieces;
   }
 }
 
+/** The code points the lattice runs over, with the original range each came from. */
+interface LatticeSymbols {
+  readonly chars: readonly string[];
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  /** 1 for '▁' standing for a space (or the implicit leading space), 0 for text of its own. */
+  readonly separator: Uint8Array;
+}
+
 /** Original-text range of lattice symbols `[from, to)`: their text symbols, or failing that their separators. */
-function pieceRange(symbols: readonly Symbol[], from: number, to: number, textLength: number): { start: number; end: number } {
-  let start = -1;
-  let end = -1;
-  for (const wanted of [false, true]) {
+function pieceRange(symbols: LatticeSymbols, from: number, to: number, textLength: number): { start: number; end: number } {
+  for (const wanted of [0, 1]) {
+    let start = -1;
+    let end = -1;
     for (let k = from; k < to; k++) {
-      const s = symbols[k]!;
-      if (s.separator !== wanted || s.end <= s.start) continue;
-      if (start < 0) start = s.start;
-      end = Math.max(end, s.end);
+      if (symbols.separator[k] !== wanted || symbols.ends[k]! <= symbols.starts[k]!) continue;
+      if (start < 0) start = symbols.starts[k]!;
+      end = Math.max(end, symbols.ends[k]!);
     }
     if (start >= 0) return { start, end };
   }
-  const at = from < symbols.length ? symbols[from]!.start : textLength;
+  const at = from < symbols.chars.length ? symbols.starts[from]! : textLength;
   return { start: at, end: at };
 }
 
@@ -164,14 +159,21 @@ function pieceRange(symbols: readonly Symbol[], from: number, to: number, textLe
  * characters it came from. Characters whose normal form differs from themselves (ligatures, full-width forms,
  * decomposed accents) give all their normalised code points the range of the original cluster.
  */
-function latticeSymbols(text: string): Symbol[] {
+function latticeSymbols(text: string): LatticeSymbols {
   const normalised = normaliseWithOffsets(text);
-  if (normalised.length === 0) return [];
-  const first = normalised[0]!.start;
-  const symbols: Symbol[] = [{ char: SENTENCEPIECE_SPACE, start: first, end: first, separator: true }];
-  for (const c of normalised) {
-    symbols.push(c.char === ' ' ? { char: SENTENCEPIECE_SPACE, start: c.start, end: c.end, separator: true } : { ...c, separator: false });
-  }
+  const n = normalised.length === 0 ? 0 : normalised.length + 1;
+  const symbols = { chars: new Array<string>(n), starts: new Int32Array(n), ends: new Int32Array(n), separator: new Uint8Array(n) };
+  if (n === 0) return symbols;
+  symbols.chars[0] = SENTENCEPIECE_SPACE;
+  symbols.starts[0] = symbols.ends[0] = normalised[0]!.start;
+  symbols.separator[0] = 1;
+  normalised.forEach((c, i) => {
+    const space = c.char === ' ';
+    symbols.chars[i + 1] = space ? SENTENCEPIECE_SPACE : c.char;
+    symbols.starts[i + 1] = c.start;
+    symbols.ends[i + 1] = c.end;
+    symbols.separator[i + 1] = space ? 1 : 0;
+  });
   return symbols;
 }
 
@@ -184,6 +186,7 @@ interface NormalisedChar {
 /** NFKC(text) as code points with source ranges. Falls back to coarser clusters when NFKC joins across them. */
 export function normaliseWithOffsets(text: string): NormalisedChar[] {
   const whole = text.normalize('NFKC');
+  if (whole === text) return identity(text, 0);
   for (const split of [splitClusters, splitWords]) {
     const out: NormalisedChar[] = [];
     let joined = '';
@@ -191,19 +194,24 @@ export function normaliseWithOffsets(text: string): NormalisedChar[] {
       const source = text.slice(start, end);
       const n = source.normalize('NFKC');
       joined += n;
-      if (n === source) {
-        let at = start;
-        for (const c of source) {
-          out.push({ char: c, start: at, end: at + c.length });
-          at += c.length;
-        }
-      } else {
+      if (n === source) out.push(...identity(source, start));
+      else {
         for (const c of n) out.push({ char: c, start, end });
       }
     }
     if (joined === whole) return out;
   }
   return [...whole].map((char) => ({ char, start: 0, end: text.length }));
+}
+
+function identity(text: string, offset: number): NormalisedChar[] {
+  const out: NormalisedChar[] = [];
+  let at = offset;
+  for (const char of text) {
+    out.push({ char, start: at, end: at + char.length });
+    at += char.length;
+  }
+  return out;
 }
 
 /** A base character with the combining marks (and Hangul medial/final jamo) that follow it. */

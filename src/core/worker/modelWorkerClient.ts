@@ -8,6 +8,7 @@ import type {
   WorkerResultOf,
   WorkerToHost,
 } from '../../protocol/worker';
+import type { StreamedUpdate } from '../../protocol/summarize';
 
 /** A failed worker request, with the protocol code so callers can react (e.g. offer a model picker on modelNotFound). */
 export class WorkerRequestError extends Error {
@@ -23,12 +24,15 @@ export class WorkerRequestError extends Error {
 export interface RequestOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: WorkerProgress) => void;
+  /** Tokens as a generation produces them (requests sent with `stream: true`). */
+  readonly onStream?: (update: StreamedUpdate) => void;
 }
 
 interface Pending {
   resolve(result: unknown): void;
   reject(error: WorkerRequestError): void;
   onProgress?: (progress: WorkerProgress) => void;
+  onStream?: (update: StreamedUpdate) => void;
 }
 
 export interface ModelWorkerClientOptions {
@@ -106,6 +110,7 @@ export class ModelWorkerClient {
           reject(e);
         },
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.onStream ? { onStream: options.onStream } : {}),
       });
       this.post(worker, { kind: 'request', id, request });
     });
@@ -147,6 +152,9 @@ export class ModelWorkerClient {
         break;
       case 'progress':
         this.pending.get(message.id)?.onProgress?.(message.progress);
+        break;
+      case 'stream':
+        this.pending.get(message.id)?.onStream?.(message.update);
         break;
       case 'ready':
         break;

@@ -1,4 +1,4 @@
-import type { GenerationOptions, ResolvedGenerationOptions } from '../../core/summarize/types';
+import type { GenerationOptions, ResolvedGenerationOptions } from '../../protocol/summarize';
 
 /** Built-in fallbacks when neither the request nor the model says. */
 export const DEFAULT_MAX_NEW_TOKENS = 128;

@@ -3,7 +3,7 @@
  * (greedy: `_greedy_search`; beam: `BeamSearchScorer` / `BeamHypotheses`, v4.35+). No onnxruntime here: the
  * decoder is the {@link DecoderStepper} interface, so the bookkeeping is testable on its own.
  */
-import type { ResolvedGenerationOptions, StopReason } from '../../core/summarize/types';
+import type { ResolvedGenerationOptions, StopReason } from '../../protocol/summarize';
 
 /**
  * Runs the decoder one step for `rows` sequences at once. The first call starts `tokens.length` rows that each

@@ -13,7 +13,7 @@ import type {
   GenerationUpdate,
   ResolvedGenerationOptions,
   Seq2SeqInfo,
-} from '../../core/summarize/types';
+} from '../../protocol/summarize';
 import type { Checkpoint } from '../encoderModel';
 import { CodedError } from '../errors';
 import { resolveGenerationOptions, type ModelGenerationFacts } from './generationConfig';

@@ -5,8 +5,8 @@
  */
 import type { LocalModel, WorkerProgress } from '../../protocol/worker';
 import { summarizeLong } from '../../core/summarize/longInput';
-import type { Seq2SeqWorkerRequest, Seq2SeqWorkerResults, StreamedUpdate, SummaryResult } from '../../core/summarize/requests';
-import type { GenerationResult } from '../../core/summarize/types';
+import type { Seq2SeqWorkerRequest, Seq2SeqWorkerResults, StreamedUpdate, SummaryResult } from '../../protocol/summarize';
+import type { GenerationResult } from '../../protocol/summarize';
 import type { Checkpoint } from '../encoderModel';
 import { Seq2SeqModel, type Seq2SeqGeneration } from './seq2seqModel';
 

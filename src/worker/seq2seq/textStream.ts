@@ -1,4 +1,4 @@
-import type { GenerationUpdate } from '../../core/summarize/types';
+import type { GenerationUpdate } from '../../protocol/summarize';
 
 /**
  * Turns the sequence shown after each decoder step into {@link GenerationUpdate}s with text deltas. Trailing

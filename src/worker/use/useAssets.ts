@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { SentencePieceVocabulary } from '../../core/text/sentencePiece';
 import { CodedError } from '../errors';
@@ -57,7 +58,7 @@ export function defaultUseAssetsDir(): string {
   const candidates = [path.join(__dirname, 'use-lite'), path.join(__dirname, '..', 'use-lite')];
   for (const dir of candidates) if (fs.existsSync(path.join(dir, 'model.json'))) return dir;
   try {
-    return path.join(path.dirname(require.resolve(`${USE_WEIGHTS_PACKAGE}/package.json`)), 'dist');
+    return path.join(path.dirname(createRequire(__filename).resolve(`${USE_WEIGHTS_PACKAGE}/package.json`)), 'dist');
   } catch {
     throw new CodedError(
       'modelNotFound',
@@ -84,23 +85,17 @@ export async function readUseAssets(dir: string): Promise<UseAssets> {
   } catch (e) {
     throw new CodedError('badModel', `The bundled Universal Sentence Encoder files in ${dir} are not valid JSON: ${(e as Error).message}`);
   }
-  if (!Array.isArray(vocabulary) || !vocabulary.every((v) => Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'number')) {
+  // A few pieces (':', '://', '▁:)', …) have a null score in the shipped file; the tokenizer reads null as 0.
+  if (!Array.isArray(vocabulary) || !vocabulary.every((v) => Array.isArray(v) && typeof v[0] === 'string' && (typeof v[1] === 'number' || v[1] === null))) {
     throw new CodedError('badModel', `${path.join(dir, 'vocab.json')} is not a SentencePiece vocabulary ([piece, score] pairs).`);
   }
 
   const groups = modelJson.weightsManifest ?? [];
-  const shards = await Promise.all(groups.flatMap((g) => g.paths).map(read));
-  const total = shards.reduce((n, s) => n + s.length, 0);
-  const weightData = new ArrayBuffer(total);
-  const bytes = new Uint8Array(weightData);
+  const weightData = await readConcatenated(dir, groups.flatMap((g) => g.paths));
+  const total = weightData.byteLength;
   let offset = 0;
-  for (const s of shards) {
-    bytes.set(s, offset);
-    offset += s.length;
-  }
 
   const weights = new Map<string, TfjsWeight>();
-  offset = 0;
   for (const spec of groups.flatMap((g) => g.weights)) {
     if (spec.quantization || (spec.dtype !== 'float32' && spec.dtype !== 'int32')) {
       throw new CodedError('badModel', `Weight ${spec.name} in ${dir} is ${spec.dtype}${spec.quantization ? ' (quantised)' : ''}; only plain float32/int32 weights are supported.`);
@@ -112,4 +107,29 @@ export async function readUseAssets(dir: string): Promise<UseAssets> {
     offset += count * 4;
   }
   return { dir, modelJson, weights, weightData, vocabulary };
+}
+
+/** The files one after another in a single buffer, read in place (no second copy of 28 MB). */
+async function readConcatenated(dir: string, files: readonly string[]): Promise<ArrayBuffer> {
+  const fail = (file: string, e: unknown): never => {
+    throw new CodedError('modelNotFound', `The bundled Universal Sentence Encoder is incomplete: cannot read ${path.join(dir, file)} (${(e as Error).message}).`);
+  };
+  const sizes = await Promise.all(files.map((f) => fsp.stat(path.join(dir, f)).then((st) => st.size, (e: unknown) => fail(f, e))));
+  const buffer = new ArrayBuffer(sizes.reduce((a, b) => a + b, 0));
+  let offset = 0;
+  for (const [i, file] of files.entries()) {
+    const handle = await fsp.open(path.join(dir, file), 'r').catch((e: unknown) => fail(file, e));
+    try {
+      const target = new Uint8Array(buffer, offset, sizes[i]);
+      for (let done = 0; done < target.length; ) {
+        const { bytesRead } = await handle.read(target, done, target.length - done, done);
+        if (bytesRead === 0) fail(file, new Error('file shorter than when it was listed'));
+        done += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+    offset += sizes[i]!;
+  }
+  return buffer;
 }

