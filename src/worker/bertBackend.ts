@@ -9,6 +9,7 @@ import { readOnnxGraph, withExtraOutputs } from '../core/onnx/onnxGraph';
 import { alignTokens, type AlignmentOptions } from '../core/text/tokenAlignment';
 import type { Checkpoint, EncoderModel } from './encoderModel';
 import { CodedError } from './errors';
+import { specialAffixes, tokenizerJson } from './tokenizerInfo';
 
 // Models come from folders the host has already resolved; transformers.js must never go to the network itself.
 transformersEnv.allowRemoteModels = false;
@@ -263,19 +264,8 @@ async function readConfig(dir: string): Promise<BertConfig> {
   };
 }
 
-/** The ids the tokenizer puts before and after a text ([CLS] and [SEP] for BERT), found by comparing encodings. */
-function specialAffixes(tokenizer: PreTrainedTokenizer): { prefix: number[]; suffix: number[] } {
-  const probe = 'hello';
-  const bare = tokenizer.encode(probe, { add_special_tokens: false });
-  const full = tokenizer.encode(probe, { add_special_tokens: true });
-  for (let at = 0; at + bare.length <= full.length; at++) {
-    if (bare.every((id, k) => full[at + k] === id)) return { prefix: full.slice(0, at), suffix: full.slice(at + bare.length) };
-  }
-  return { prefix: [], suffix: [] };
-}
-
 function alignmentOptions(tokenizer: PreTrainedTokenizer): AlignmentOptions {
-  const json = (tokenizer as unknown as { _tokenizerJSON?: Record<string, unknown> })._tokenizerJSON ?? {};
+  const json = tokenizerJson(tokenizer);
   const normalizers = flattenNormalizers(json.normalizer);
   let lowercase = false;
   let stripAccents = false;

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { attentionIndex, type AttentionMaps } from '../../src/protocol/attention';
 import { fixtureModel } from './paths';
 
 /** PyTorch reference outputs written by scripts/fixtures/make_bert.py (see test/fixtures/models/README.md). */
@@ -28,4 +29,18 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/** Largest deviation from 1 of any attention row's sum. */
+export function rowSumError(maps: AttentionMaps): number {
+  const n = maps.tokens.length;
+  let worst = 0;
+  for (let l = 0; l < maps.layers; l++)
+    for (let h = 0; h < maps.heads; h++)
+      for (let q = 0; q < n; q++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += maps.weights[attentionIndex(maps, l, h, q, k)]!;
+        worst = Math.max(worst, Math.abs(s - 1));
+      }
+  return worst;
 }

@@ -2,29 +2,15 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { attentionIndex, type AttentionMaps } from '../../src/protocol/attention';
 import type { Dtype, LocalModel } from '../../src/protocol/worker';
 import { HubDownloader } from '../../src/core/models/hubDownloader';
 import { ModelResolver } from '../../src/core/models/modelResolver';
 import { ModelWorkerClient, WorkerRequestError } from '../../src/core/worker/modelWorkerClient';
 import { HubMirror } from '../harness/hubMirror';
 import { fixtureModel, workerScript } from '../harness/paths';
-import { loadReference, maxAbsDiff } from '../harness/reference';
+import { loadReference, maxAbsDiff, rowSumError } from '../harness/reference';
 
 const local = (name: string, dtype: Dtype = 'fp32'): LocalModel => ({ ref: name, dir: fixtureModel(name), dtype });
-
-function rowSumError(maps: AttentionMaps): number {
-  const n = maps.tokens.length;
-  let worst = 0;
-  for (let l = 0; l < maps.layers; l++)
-    for (let h = 0; h < maps.heads; h++)
-      for (let q = 0; q < n; q++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += maps.weights[attentionIndex(maps, l, h, q, k)]!;
-        worst = Math.max(worst, Math.abs(s - 1));
-      }
-  return worst;
-}
 
 function expectCode(code: WorkerRequestError['code'], message?: RegExp) {
   return (e: unknown): boolean => {

@@ -2,13 +2,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { attentionIndex, type AttentionMaps, type TokenSpan } from '../../src/protocol/attention';
+import type { TokenSpan } from '../../src/protocol/attention';
 import { SentencePieceTokenizer } from '../../src/core/text/sentencePiece';
 import { CodedError } from '../../src/worker/errors';
 import { USE_ASSET_FILES } from '../../src/worker/use/useAssets';
 import { USE_LITE_REF, UseEncoder } from '../../src/worker/use/useEncoder';
 import { UseTfjsReference } from '../../src/worker/use/useTfjsReference';
 import { repoRoot } from '../harness/paths';
+import { rowSumError } from '../harness/reference';
 
 /** Paraphrase pairs on fourteen different topics, written for this test. */
 const PARAPHRASES: readonly (readonly [string, string])[] = [
@@ -66,19 +67,6 @@ function cosine(a: Float32Array, i: number, b: Float32Array, j: number, dims = 5
     nb += y * y;
   }
   return dot / Math.sqrt(na * nb);
-}
-
-function rowSumError(maps: AttentionMaps): number {
-  const n = maps.tokens.length;
-  let worst = 0;
-  for (let l = 0; l < maps.layers; l++)
-    for (let h = 0; h < maps.heads; h++)
-      for (let q = 0; q < n; q++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += maps.weights[attentionIndex(maps, l, h, q, k)]!;
-        worst = Math.max(worst, Math.abs(s - 1));
-      }
-  return worst;
 }
 
 /**

@@ -21,6 +21,7 @@ import { OrtDecoderStepper, type DecoderLayout, type DecoderSessions, type Encod
 import { beamSearch, greedySearch, type BeamHypothesis } from './search';
 import { TextStream } from './textStream';
 import { pieceSpans, type PieceEncoding } from './tokenSpans';
+import { specialAffixes, tokenizerJson } from '../tokenizerInfo';
 
 // Models come from folders the host has already resolved; transformers.js must never go to the network itself.
 transformersEnv.allowRemoteModels = false;
@@ -414,19 +415,8 @@ async function readJson(file: string, required: boolean): Promise<Record<string,
   }
 }
 
-/** The ids the tokenizer puts before and after a text (`<s>`…`</s>` for BART, …`</s>` for T5). */
-function specialAffixes(tokenizer: PreTrainedTokenizer): { prefix: number[]; suffix: number[] } {
-  const probe = 'hello';
-  const bare = tokenizer.encode(probe, { add_special_tokens: false });
-  const full = tokenizer.encode(probe, { add_special_tokens: true });
-  for (let at = 0; at + bare.length <= full.length; at++) {
-    if (bare.every((id, k) => full[at + k] === id)) return { prefix: full.slice(0, at), suffix: full.slice(at + bare.length) };
-  }
-  return { prefix: [], suffix: [] };
-}
-
 function pieceEncodingOf(tokenizer: PreTrainedTokenizer): PieceEncoding {
-  const json = (tokenizer as unknown as { _tokenizerJSON?: Record<string, unknown> })._tokenizerJSON ?? {};
+  const json = tokenizerJson(tokenizer);
   const types = (n: unknown): string[] => {
     if (typeof n !== 'object' || n === null) return [];
     const r = n as Record<string, unknown>;
