@@ -23,7 +23,10 @@ async function goToLine(page: Page, file: string, line: number): Promise<void> {
   await input.fill(`${file}:${line}`);
   await page.locator('.quick-input-widget .monaco-list-row').first().waitFor({ state: 'visible' });
   await input.press('Enter');
+  // Keys typed before quick open has closed would go to it, not to the editor.
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   await page.locator('.monaco-editor .view-lines').first().waitFor({ state: 'visible' });
+  await poll(async () => (await page.locator('.monaco-workbench .part.statusbar').textContent())?.includes(`Ln ${line},`), { what: `cursor on line ${line}` });
 }
 
 /** Selects a whole logical line (Ctrl+L also takes the line break; BERT Lens trims it). */
@@ -168,6 +171,7 @@ describe('Attention view in code-server (browser)', function () {
     await goToLine(page, 'README.md', 6);
     await page.keyboard.press('Home');
     for (let i = 0; i < 22; i++) await page.keyboard.press('ArrowRight');
+    await poll(async () => (await page.locator('.monaco-workbench .part.statusbar').textContent())?.includes('Ln 6, Col 23'), { what: 'caret in "jumps"' });
     await poll(async () => (await view.locator('.token-label.row.cursor-token').textContent()) === 'jumps', { what: 'cursor token "jumps" in the view' });
   });
 
