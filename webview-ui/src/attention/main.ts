@@ -289,6 +289,7 @@ function draw(): void {
   layerControl.hidden = state.tab === 'model' || state.tab === 'rollout';
   headControl.hidden = state.tab !== 'heatmap';
   rolloutControl.hidden = state.tab !== 'rollout';
+  readout.hidden = state.tab === 'heads' || state.tab === 'rollout';
   const width = app.clientWidth;
   drawnWidth = width;
   const meanOf = (layer: number): Float32Array => means.subarray(layer * size, (layer + 1) * size);
