@@ -20,6 +20,36 @@ const stubSharp = {
   },
 };
 
+/**
+ * The worker's onnxruntime is chosen by src/worker/runtime.ts (native, else WebAssembly). transformers.js loads
+ * `onnxruntime-node` and `onnxruntime-common` itself at start-up (tokenizers only need them to load): point both at
+ * runtime.ts so it never fails where the native binary is missing and uses the same runtime as everything else.
+ * onnxruntime-web is bundled with its own onnxruntime-common, a different version from onnxruntime-node's.
+ */
+const onnxRuntime = {
+  name: 'onnx-runtime',
+  setup(build) {
+    const runtimeModule = path.join(__dirname, 'src/worker/runtime.ts');
+    build.onLoad({ filter: /[\\/]@huggingface[\\/]transformers[\\/]dist[\\/]transformers\.node\.(c|m)js$/ }, async (args) => {
+      const source = await fs.promises.readFile(args.path, 'utf8');
+      const nativeRequire = 'requireFromHere("onnxruntime-node")';
+      if (!source.includes(nativeRequire)) throw new Error(`${args.path} no longer loads onnxruntime-node as expected; update esbuild.js`);
+      const contents = args.path.endsWith('.mjs')
+        ? `import * as __bertLensRuntime from ${JSON.stringify(runtimeModule)};\n${source.replace(nativeRequire, '__bertLensRuntime')}`
+        : source.replace(nativeRequire, `require(${JSON.stringify(runtimeModule)})`);
+      return { contents, loader: 'js' };
+    });
+    build.onResolve({ filter: /^onnxruntime-(web|common)$/ }, (args) => {
+      // transformers.js builds its tensors with onnxruntime-common's Tensor: the chosen runtime's, too.
+      if (/[\\/]@huggingface[\\/]transformers[\\/]/.test(args.importer)) return { path: runtimeModule };
+      if (args.path === 'onnxruntime-web' || /[\\/]onnxruntime-web[\\/]/.test(args.importer)) {
+        return { path: require.resolve(args.path, { paths: [args.resolveDir] }) };
+      }
+      return undefined;
+    });
+  },
+};
+
 /** Prints errors in a form VS Code's problem matchers understand, and a line per finished build. */
 const reporter = (label) => ({
   name: 'reporter',
@@ -53,7 +83,7 @@ function testEntries(dir) {
 
 const builds = [
   { label: 'extension', ...nodeTarget, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
-  { label: 'worker', ...nodeTarget, entryPoints: ['src/worker/modelWorker.ts'], outfile: 'dist/worker.js', plugins: [stubSharp] },
+  { label: 'worker', ...nodeTarget, entryPoints: ['src/worker/modelWorker.ts'], outfile: 'dist/worker.js', plugins: [stubSharp, onnxRuntime] },
   { label: 'cli', ...nodeTarget, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   {
     label: 'webviews',
@@ -68,10 +98,10 @@ const builds = [
 
 if (!production) {
   builds.push(
-    { label: 'unit tests', ...nodeTarget, entryPoints: testEntries('unit'), outdir: 'out/test/unit', plugins: [stubSharp] },
+    { label: 'unit tests', ...nodeTarget, entryPoints: testEntries('unit'), outdir: 'out/test/unit', plugins: [stubSharp, onnxRuntime] },
     // Mocha is bundled into the extension-host test index: the host cannot require mocha's ESM build.
     { label: 'vscode tests', ...nodeTarget, external: ['vscode'], logOverride: { 'require-resolve-not-external': 'silent' }, entryPoints: ['test/vscode/index.ts'], outfile: 'out/test/vscode/index.js' },
-    { label: 'benchmarks', ...nodeTarget, entryPoints: ['test/bench/foundation.ts', 'test/bench/attentionView.ts', 'test/bench/search.ts', 'test/bench/seq2seq.ts'], outdir: 'out/bench', plugins: [stubSharp] },
+    { label: 'benchmarks', ...nodeTarget, entryPoints: ['test/bench/foundation.ts', 'test/bench/attentionView.ts', 'test/bench/search.ts', 'test/bench/seq2seq.ts'], outdir: 'out/bench', plugins: [stubSharp, onnxRuntime] },
     { label: 'test runners', ...nodeTarget, entryPoints: ['test/runner/vscodeTier.ts', 'test/runner/demo.ts', 'test/runner/screenshots.ts'], outdir: 'out/test/runner' },
     { label: 'browser tests', ...nodeTarget, entryPoints: testEntries('e2e'), outdir: 'out/test/e2e' },
   );
@@ -94,8 +124,23 @@ function copyBundledEncoder() {
   fs.copyFileSync(path.join(source, '..', 'LICENSE'), path.join(target, 'LICENSE'));
 }
 
+/** onnxruntime-web's loader and WebAssembly binary, next to the worker (dist/ort-wasm): the fallback runtime's files. */
+function copyWasmRuntime() {
+  const source = path.dirname(require.resolve('onnxruntime-web'));
+  const target = path.join(__dirname, 'dist', 'ort-wasm');
+  fs.mkdirSync(target, { recursive: true });
+  for (const file of ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) {
+    const from = path.join(source, file);
+    const to = path.join(target, file);
+    if (!fs.existsSync(to) || fs.statSync(to).size !== fs.statSync(from).size || fs.statSync(to).mtimeMs < fs.statSync(from).mtimeMs) fs.copyFileSync(from, to);
+  }
+  const { version, license } = JSON.parse(fs.readFileSync(path.join(source, '..', 'package.json'), 'utf8'));
+  fs.writeFileSync(path.join(target, 'NOTICE.txt'), `onnxruntime-web ${version} (${license} License, Copyright (c) Microsoft Corporation)\n`);
+}
+
 async function main() {
   copyBundledEncoder();
+  copyWasmRuntime();
   const contexts = await Promise.all(
     builds
       .filter((b) => (Array.isArray(b.entryPoints) ? b.entryPoints.length > 0 : true))

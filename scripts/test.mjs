@@ -67,11 +67,13 @@ if (built) {
   for (const tier of tiers) {
     if (tier === 'unit') await mochaTier('unit', path.join(root, 'out/test/unit'), 30_000);
     else if (tier === 'vscode') {
-      const { runVscodeTier } = require(path.join(root, 'out/test/runner/vscodeTier.js'));
-      const r = await runVscodeTier();
-      totals.passed += r.passed;
-      totals.failed += r.failed;
-      failures.push(...r.failures.map((f) => `vscode: ${f}`));
+      const { runVscodeTier, runRestrictedModeTier } = require(path.join(root, 'out/test/runner/vscodeTier.js'));
+      for (const run of [runVscodeTier, runRestrictedModeTier]) {
+        const r = await run();
+        totals.passed += r.passed;
+        totals.failed += r.failed;
+        failures.push(...r.failures.map((f) => `vscode: ${f}`));
+      }
     } else if (tier === 'browser') await mochaTier('browser', path.join(root, 'out/test/e2e'), 120_000);
     else record(`unknown tier "${tier}"`, false);
   }

@@ -96,6 +96,20 @@ export interface WorkerProgress {
   readonly total?: number;
 }
 
+/** Which onnxruntime the worker runs models on: the native binary, or the WebAssembly fallback (and why). */
+export type RuntimeInfo =
+  | { readonly kind: 'native' }
+  | {
+      readonly kind: 'wasm';
+      /** Why the native runtime is not used, in words for a log line or a message. */
+      readonly reason: string;
+      /** True when BERT_LENS_FORCE_WASM=1 asked for it (tests), false when the native runtime failed to load. */
+      readonly forced: boolean;
+    };
+
+/** Something the worker tells the host once, unasked (sent before `ready`). */
+export type WorkerNotice = { readonly type: 'runtime'; readonly runtime: RuntimeInfo };
+
 export type HostToWorker =
   | { readonly kind: 'request'; readonly id: number; readonly request: WorkerRequest }
   | { readonly kind: 'cancel'; readonly id: number };
@@ -105,6 +119,7 @@ export type WorkerToHost =
   | { readonly kind: 'result'; readonly id: number; readonly result: WorkerResults[keyof WorkerResults] }
   | { readonly kind: 'error'; readonly id: number; readonly error: WorkerError }
   | { readonly kind: 'progress'; readonly id: number; readonly progress: WorkerProgress }
+  | { readonly kind: 'notice'; readonly notice: WorkerNotice }
   | StreamMessage;
 
 export function isHostToWorker(m: unknown): m is HostToWorker {

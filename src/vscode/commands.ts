@@ -1,10 +1,13 @@
 import * as vscode from 'vscode';
+import type { SelectModelArgs } from './models/modelPicker';
 import type { Services } from './services';
 
 /** Every command BERT Lens contributes, by id. Ids match `contributes.commands` in package.json. */
 export const commandTable: Readonly<Record<string, (services: Services, ...args: unknown[]) => unknown>> = {
   'bertLens.inspectAttention': (s) => s.inspector.inspectSelection(),
   'bertLens.showLogs': (s) => s.logger.show(),
+  'bertLens.selectModel': (s, args) => s.modelsUi.selectModel(args as SelectModelArgs),
+  'bertLens.manageModels': (s) => s.modelsUi.manageModels(),
   'bertLens.exportAttentionJson': (s, target) => s.inspector.exportJson(target instanceof vscode.Uri ? target : undefined),
   'bertLens.pinAttention': (s) => s.inspector.setPinned(true),
   'bertLens.unpinAttention': (s) => s.inspector.setPinned(false),

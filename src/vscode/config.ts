@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Dtype } from '../protocol/worker';
 import { DEFAULT_MODEL } from '../core/models/modelRef';
+import { restrictedWorkspaceValues, withAdmittedWorkspaceModels, type IgnoredSetting } from './models/workspaceTrust';
 
 export const SECTION = 'bertLens';
 
@@ -17,7 +18,8 @@ export interface BertLensSettings {
 }
 
 export function readSettings(): BertLensSettings {
-  const c = vscode.workspace.getConfiguration(SECTION);
+  // Untrusted workspace: VS Code ignores its model folders and mirror (restrictedConfigurations); Hub ids still count.
+  const c = withAdmittedWorkspaceModels(vscode.workspace.getConfiguration(SECTION), SECTION);
   const dtype = c.get<string>('dtype');
   return {
     model: c.get<string>('model')?.trim() || DEFAULT_MODEL,
@@ -36,15 +38,26 @@ export class Config implements vscode.Disposable {
   readonly onDidChange = this.emitter.event;
 
   constructor() {
-    this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (!e.affectsConfiguration(SECTION)) return;
+    const reread = (): void => {
       this.current = readSettings();
       this.emitter.fire(this.current);
-    });
+    };
+    this.subscription = vscode.Disposable.from(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(SECTION)) reread();
+      }),
+      // Trusting the workspace brings its model folders and mirror into effect.
+      vscode.workspace.onDidGrantWorkspaceTrust(reread),
+    );
   }
 
   get settings(): BertLensSettings {
     return this.current;
+  }
+
+  /** Workspace values of model folders and mirror hosts that are ignored because the workspace is not trusted. */
+  get ignoredWorkspaceSettings(): readonly IgnoredSetting[] {
+    return restrictedWorkspaceValues(SECTION).ignored;
   }
 
   dispose(): void {

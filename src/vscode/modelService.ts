@@ -1,13 +1,15 @@
 import * as vscode from 'vscode';
 import type { AttentionMaps, AttentionViewData } from '../protocol/attention';
-import type { Embeddings, LocalModel, ModelInfo } from '../protocol/worker';
+import type { Dtype, Embeddings, LocalModel, ModelInfo } from '../protocol/worker';
 import { HubDownloader, ModelDownloadError } from '../core/models/hubDownloader';
-import { modelDisplayName, USE_LITE_REF } from '../core/models/modelRef';
+import { isModelDownloaded, markModelUsed } from '../core/models/modelCache';
+import { describeModelRef, modelDisplayName, parseModelRef, USE_LITE_REF } from '../core/models/modelRef';
 import { ModelResolver } from '../core/models/modelResolver';
 import type { ModelWorkerClient } from '../core/worker/modelWorkerClient';
 import type { Config } from './config';
-import { abortSignalFor } from './errors';
+import { abortSignalFor, isCancellation } from './errors';
 import type { Logger } from './logger';
+import { ModelStates, type ModelState } from './models/modelStates';
 
 /**
  * The extension's access to models: resolves the configured model (downloading it with a cancellable progress
@@ -19,6 +21,8 @@ export class ModelService implements vscode.Disposable {
   private readonly subscription: vscode.Disposable;
   /** How many times the user was told about a fallback (read by tests). */
   fallbackNotices = 0;
+  /** Where each model stands (download, load), by {@link stateKey}; the status bar and the picker listen. */
+  readonly states = new ModelStates((key) => this.initialState(key));
 
   constructor(
     private readonly config: Config,
@@ -32,6 +36,44 @@ export class ModelService implements vscode.Disposable {
 
   dispose(): void {
     this.subscription.dispose();
+    this.states.dispose();
+  }
+
+  /** The folder downloaded Hub models live in (`<cacheDir>/hub/<owner>--<name>/<revision>/`). */
+  get modelCacheDir(): string {
+    return this.cacheDir;
+  }
+
+  /** Key of a model setting value in {@link states}: the canonical reference plus the dtype (`ref|q8`). */
+  stateKey(value: string, dtype: Dtype): string {
+    try {
+      return `${describeModelRef(parseModelRef(value, this.baseDir()))}|${dtype}`;
+    } catch {
+      return `${value.trim()}|${dtype}`;
+    }
+  }
+
+  /** What is known of a model before this window did anything with it: is it on disk? */
+  private initialState(key: string): ModelState {
+    const [value = '', dtype] = key.split('|');
+    try {
+      const ref = parseModelRef(value, this.baseDir());
+      if (ref.kind === 'hub') return isModelDownloaded(this.cacheDir, ref.id, ref.revision, dtype === 'q8' ? 'q8' : 'fp32') ? { kind: 'available' } : { kind: 'notDownloaded' };
+      return { kind: 'available' };
+    } catch (e) {
+      return { kind: 'error', message: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /** Records the use of a resolved model and starts loading it in the worker, so its state goes loading → ready. */
+  private prepared(model: LocalModel): LocalModel {
+    const key = this.stateKey(model.ref, model.dtype);
+    if (model.dir.startsWith(this.cacheDir)) void markModelUsed(model.dir);
+    const state = this.states.get(key).kind;
+    if (state !== 'ready' && state !== 'loading') {
+      void this.states.track(key, this.worker.request({ type: 'modelInfo', model }), isCancellation).catch((e: unknown) => this.logger.warn(`could not load ${model.ref}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    return model;
   }
 
   /** Why the configured model is being replaced by the bundled encoder, if it is. */
@@ -54,16 +96,18 @@ export class ModelService implements vscode.Disposable {
    * for the rest of the session, and the user is told once.
    */
   async resolveModel(token: vscode.CancellationToken): Promise<LocalModel> {
-    const { model } = this.config.settings;
-    if (this.fallback?.model === model) return bundledEncoder();
+    const { model, dtype } = this.config.settings;
+    if (this.fallback?.model === model) return this.prepared(bundledEncoder());
     try {
-      return await this.resolveConfigured(token);
+      return this.prepared(await this.resolveConfigured(token));
     } catch (e) {
+      if (isCancellation(e)) this.states.reset(this.stateKey(model, dtype));
+      else this.states.set(this.stateKey(model, dtype), { kind: 'error', message: e instanceof Error ? e.message : String(e) });
       if (!(e instanceof ModelDownloadError) || e.kind === 'cancelled' || !ModelResolver.isHubModel(model)) throw e;
       this.fallback = { model, reason: e.message };
       this.logger.warn(`${model} is not available (${e.message}); using ${USE_LITE_REF}`);
       void this.announceFallback(model, e.message);
-      return bundledEncoder();
+      return this.prepared(bundledEncoder());
     }
   }
 
@@ -84,6 +128,8 @@ export class ModelService implements vscode.Disposable {
     const baseDir = this.baseDir();
     if (!resolver.needsDownload(model, dtype, baseDir)) return resolver.resolve(model, dtype, baseDir ? { baseDir } : {});
     this.logger.info(`downloading ${model} (${dtype})`);
+    const key = this.stateKey(model, dtype);
+    this.states.set(key, { kind: 'downloading', percent: 0 });
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `BERT Lens: downloading ${model}`, cancellable: true },
       async (progress, progressToken) => {
@@ -99,6 +145,7 @@ export class ModelService implements vscode.Disposable {
               const percent = ((p.filesDone + fileShare) / p.filesTotal) * 100;
               const size = p.fileTotal ? ` (${(p.fileLoaded / 1e6).toFixed(1)} of ${(p.fileTotal / 1e6).toFixed(1)} MB)` : '';
               progress.report({ message: `${p.file}${size}`, increment: Math.max(0, percent - reported) });
+              this.states.set(key, { kind: 'downloading', percent });
               reported = Math.max(reported, percent);
             },
           });

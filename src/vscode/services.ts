@@ -6,6 +6,8 @@ import { AttentionViewProvider } from './attentionViewProvider';
 import { Config } from './config';
 import { Logger } from './logger';
 import { ModelService } from './modelService';
+import { ModelsUi } from './models/modelsUi';
+import { RuntimeNotice } from './models/runtimeNotice';
 
 /** The extension's services, built once in {@link createServices} and handed to commands and views. */
 export interface Services {
@@ -14,6 +16,8 @@ export interface Services {
   readonly config: Config;
   readonly worker: ModelWorkerClient;
   readonly models: ModelService;
+  /** Model picker, downloaded-models manager, status-bar item. */
+  readonly modelsUi: ModelsUi;
   readonly attentionView: AttentionViewProvider;
   readonly inspector: AttentionInspector;
 }
@@ -21,20 +25,25 @@ export interface Services {
 export function createServices(context: vscode.ExtensionContext): Services {
   const { channel, logger } = Logger.create();
   const config = new Config();
+  const runtimeNotice = new RuntimeNotice(logger.child('runtime'));
   const worker = new ModelWorkerClient({
     workerScript: path.join(context.extensionPath, 'dist', 'worker.js'),
     log: (m) => logger.child('worker').info(m),
+    onNotice: (n) => runtimeNotice.handle(n),
   });
   const models = new ModelService(config, worker, path.join(context.globalStorageUri.fsPath, 'models'), logger.child('models'));
+  const modelsUi = new ModelsUi(models, worker, config, runtimeNotice, logger.child('models-ui'));
   const attentionView = new AttentionViewProvider(context.extensionUri, logger.child('attention-view'));
   const inspector = new AttentionInspector(models, attentionView, config, logger.child('attention'));
   context.subscriptions.push(
     channel,
     config,
     models,
+    runtimeNotice,
+    modelsUi,
     attentionView,
     inspector,
     { dispose: () => void worker.dispose() },
   );
-  return { context, logger, config, worker, models, attentionView, inspector };
+  return { context, logger, config, worker, models, modelsUi, attentionView, inspector };
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from './runtime';
 import { AutoTokenizer, env as transformersEnv, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { AttentionMaps, TokenSpan } from '../protocol/attention';
 import type { Embeddings, LocalModel, ModelInfo } from '../protocol/worker';

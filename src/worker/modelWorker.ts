@@ -12,6 +12,7 @@ import type { EncoderModel } from './encoderModel';
 import { Seq2SeqService } from './seq2seq/seq2seqService';
 import { UseEncoder } from './use/useEncoder';
 import { CodedError, toWorkerError } from './errors';
+import { runtimeInfo } from './runtime';
 
 const port = parentPort;
 if (!port) throw new Error('modelWorker must run in a worker thread');
@@ -141,4 +142,5 @@ port.on('message', (message: HostToWorker) => {
   ).finally(() => cancelled.delete(id));
 });
 
+post({ kind: 'notice', notice: { type: 'runtime', runtime: runtimeInfo } });
 post({ kind: 'ready' });

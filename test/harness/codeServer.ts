@@ -169,6 +169,11 @@ export interface StartCodeServerOptions {
   timeoutMs?: number;
   /** Echo code-server's stdout/stderr to ours (also: BERTLENS_CODE_SERVER_VERBOSE=1). */
   verbose?: boolean;
+  /**
+   * Keep workspace trust on (default off: `--disable-workspace-trust`). The folder then opens in restricted mode
+   * without the startup prompt, as a folder the user has not trusted yet.
+   */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -305,12 +310,14 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
   const extensionsDir = opts.extensionsDir ? path.resolve(opts.extensionsDir) : path.join(tempDir, 'ext');
   const xdgRoot = path.join(tempDir, 'xdg');
   fs.mkdirSync(extensionsDir, { recursive: true });
-  writeUserConfig(userDataDir, opts.settings);
+  const trustSettings = { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' };
+  writeUserConfig(userDataDir, opts.workspaceTrust ? { ...trustSettings, ...opts.settings } : opts.settings);
   const dirs: Dirs = { userDataDir, extensionsDir, xdgRoot };
   const serverLogPath = path.join(tempDir, 'code-server.log');
   const logStream = fs.createWriteStream(serverLogPath);
 
-  const args = [entry, ...baseArgs(dirs), '--bind-addr', '127.0.0.1:0', '--ignore-last-opened', ...(opts.extraArgs ?? []), path.resolve(opts.workspace)];
+  const base = baseArgs(dirs).filter((a) => !(opts.workspaceTrust && a === '--disable-workspace-trust'));
+  const args = [entry, ...base, '--bind-addr', '127.0.0.1:0', '--ignore-last-opened', ...(opts.extraArgs ?? []), path.resolve(opts.workspace)];
   const child: ChildProcess = spawn(process.execPath, args, {
     env: serverEnv(xdgRoot, opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],

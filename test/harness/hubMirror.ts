@@ -18,6 +18,10 @@ export class HubMirror {
   readonly requests: string[] = [];
   /** Faults by `owner/name/file` (e.g. `test/tiny-bert/onnx/model.onnx`). */
   readonly faults = new Map<string, MirrorFault>();
+  /** Range requests answered with 206, in order: request path and first byte. */
+  readonly ranges: { readonly path: string; readonly start: number }[] = [];
+  /** When false, Range headers are ignored (the whole file is sent with 200), like a server without range support. */
+  rangeSupport = true;
 
   private port = 0;
 
@@ -56,12 +60,31 @@ export class HubMirror {
     if (!full.startsWith(path.resolve(dir) + path.sep) || !fs.existsSync(full) || !fs.statSync(full).isFile()) {
       return void res.writeHead(404, { 'content-type': 'text/plain' }).end('Entry not found');
     }
-    const body = fs.readFileSync(full);
+    const whole = fs.readFileSync(full);
     const fault = this.faults.get(`${m[1]}/${m[2]}/${file}`);
     if (fault?.kind === 'serverError') {
       return void res.writeHead(fault.status ?? 500, { 'content-type': 'text/plain' }).end('Internal Error');
     }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+    // Strong ETag from size and modification time; Range `bytes=N-` honoured (If-Range must match it), as the Hub does.
+    const stat = fs.statSync(full);
+    const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+    const range = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
+    const ifRange = req.headers['if-range'];
+    let body = whole;
+    if (range && this.rangeSupport && (ifRange === undefined || ifRange === etag)) {
+      const start = Number(range[1]);
+      if (start >= whole.length) {
+        return void res.writeHead(416, { 'content-range': `bytes */${whole.length}` }).end();
+      }
+      this.ranges.push({ path: url.pathname, start });
+      body = whole.subarray(start);
+      res.writeHead(206, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(body.length),
+        'content-range': `bytes ${start}-${whole.length - 1}/${whole.length}`,
+        etag,
+      });
+    } else res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length), etag });
     if (fault?.kind === 'interrupt') {
       res.write(body.subarray(0, fault.afterBytes), () => setTimeout(() => res.socket?.destroy(), 20));
       return;

@@ -1,6 +1,8 @@
 // Runs the extension-host integration suite (out/test/vscode/index.js) inside a real code-server.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { runExtensionTests, startCodeServer, testOutputDir } from '../harness/codeServer';
+import { runExtensionTests, startCodeServer, testOutputDir, type StartCodeServerOptions } from '../harness/codeServer';
 import { repoRoot } from '../harness/paths';
 
 export interface TierResult {
@@ -9,9 +11,11 @@ export interface TierResult {
   failures: string[];
 }
 
-export async function runVscodeTier(): Promise<TierResult> {
-  const workspace = path.join(repoRoot, 'test', 'fixtures', 'demo-workspace');
-  const server = await startCodeServer({ workspace });
+/** One run of the suite, on the demo workspace unless `pass` names another workspace, server options or log folder. */
+export async function runVscodeTier(pass: { workspace?: string; server?: Partial<StartCodeServerOptions>; logs?: string } = {}): Promise<TierResult> {
+  const workspace = pass.workspace ?? path.join(repoRoot, 'test', 'fixtures', 'demo-workspace');
+  const logs = pass.logs ?? 'vscode-tier';
+  const server = await startCodeServer({ ...pass.server, workspace });
   try {
     const result = await runExtensionTests(server, {
       folder: workspace,
@@ -19,7 +23,7 @@ export async function runVscodeTier(): Promise<TierResult> {
       extensionTestsPath: path.join(repoRoot, 'out', 'test', 'vscode', 'index.js'),
       timeoutMs: 300_000,
       echo: true,
-      saveLogsTo: testOutputDir('vscode-tier'),
+      saveLogsTo: testOutputDir(logs),
     });
     return {
       passed: result.passed,
@@ -32,6 +36,28 @@ export async function runVscodeTier(): Promise<TierResult> {
   } catch (e) {
     return { passed: 0, failed: 1, failures: [`could not run the extension-host tests: ${(e as Error).message}`] };
   } finally {
-    await server.stop({ saveLogsTo: testOutputDir('vscode-tier', 'server') });
+    await server.stop({ saveLogsTo: testOutputDir(logs, 'server') });
+  }
+}
+
+/**
+ * The suite again in restricted mode: workspace trust on, a workspace never trusted whose settings point BERT Lens
+ * at a model folder and a mirror (see test/vscode/modelsRestricted.test.ts). Only that suite runs.
+ */
+export async function runRestrictedModeTier(): Promise<TierResult> {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-untrusted-'));
+  fs.mkdirSync(path.join(workspace, '.vscode'));
+  fs.writeFileSync(
+    path.join(workspace, '.vscode', 'settings.json'),
+    '{\n  // what a cloned repository could say\n  "bertLens.model": "Xenova/bge-small-en-v1.5",\n  "bertLens.hubMirror": "http://mirror.invalid",\n' +
+      '  "bertLens.summary.model": "./models/evil-summary",\n}\n',
+  );
+  try {
+    const server = { workspaceTrust: true, env: { BERTLENS_TEST_GREP: 'restricted mode' } };
+    const r = await runVscodeTier({ workspace, server, logs: 'vscode-tier-restricted' });
+    const noTests = r.passed + r.failed === 0;
+    return { passed: r.passed, failed: r.failed + (noTests ? 1 : 0), failures: [...r.failures.map((f) => `restricted mode: ${f}`), ...(noTests ? ['restricted mode: no test ran'] : [])] };
+  } finally {
+    fs.rmSync(workspace, { recursive: true, force: true });
   }
 }

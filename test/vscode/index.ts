@@ -1,5 +1,7 @@
 // Test index loaded by the real extension host (extensionTestsPath); see test/harness/extensionTestIndex.ts.
 import { createRun } from '../harness/extensionTestIndex';
 import { register as extension } from './extension.test';
+import { register as models } from './models.test';
+import { register as modelsRestricted } from './modelsRestricted.test';
 
-export const run = createRun({ suites: { extension }, timeout: 30_000 });
+export const run = createRun({ suites: { extension, models, modelsRestricted }, timeout: 30_000 });

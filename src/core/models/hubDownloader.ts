@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -65,7 +64,7 @@ export class HubDownloader {
 
   /** Folder a Hub model is (or will be) cached in. */
   modelDir(id: string, revision: string): string {
-    return path.join(this.options.cacheDir, 'hub', id.replace('/', '--'), revision);
+    return hubModelDir(this.options.cacheDir, id, revision);
   }
 
   /** True when every file the dtype needs is already in the cache. */
@@ -102,8 +101,10 @@ export class HubDownloader {
     let filesDone = 0;
     for (const file of missing) {
       const isRequired = required.includes(file);
-      await this.fetchFile(id, revision, file, dir, isRequired, options.signal, (fileLoaded, fileTotal) =>
-        options.onProgress?.({ file, fileLoaded, fileTotal, filesDone, filesTotal: missing.length }),
+      await onePerProcess(path.join(dir, file), () =>
+        this.fetchFile(id, revision, file, dir, isRequired, options.signal, (fileLoaded, fileTotal) =>
+          options.onProgress?.({ file, fileLoaded, fileTotal, filesDone, filesTotal: missing.length }),
+        ),
       );
       filesDone++;
     }
@@ -122,18 +123,33 @@ export class HubDownloader {
     required: boolean,
     signal: AbortSignal | undefined,
     onBytes: (loaded: number, total: number | undefined) => void,
+    restarted = false,
   ): Promise<void> {
     const url = this.url(id, revision, file);
     const target = path.join(dir, file);
+    const part = partFile(target);
+    await adoptAbandonedPart(target, part);
+    const resume = await resumePoint(part);
+    // If-Range: the server sends the rest only while the file is the one the kept bytes came from, else all of it.
+    const headers: Record<string, string> = resume ? { range: `bytes=${resume.offset}-`, 'if-range': resume.etag } : {};
+    const again = (): Promise<void> => {
+      if (restarted) throw new ModelDownloadError('server', `Downloading ${file} of ${id} failed: ${this.host} answered a range request wrongly. Try again later.`);
+      return discardPart(part).then(() => this.fetchFile(id, revision, file, dir, required, signal, onBytes, true));
+    };
     let response: Response;
     try {
-      response = await this.fetchImpl(url, signal ? { signal } : {});
+      response = await this.fetchImpl(url, { ...(signal ? { signal } : {}), headers });
     } catch (e) {
       if (signal?.aborted) throw new ModelDownloadError('cancelled', 'Download cancelled');
       throw new ModelDownloadError('network', `Could not reach ${this.host} to download ${id}: ${describeFetchError(e)}. Check your connection or set a Hub mirror.`);
     }
+    if (response.status === 416) {
+      await response.body?.cancel();
+      return again();
+    }
     if (response.status === 404 || response.status === 401) {
       await response.body?.cancel();
+      await discardPart(part);
       if (!required) {
         await fsp.mkdir(path.dirname(target), { recursive: true });
         await fsp.writeFile(target + ABSENT_SUFFIX, '');
@@ -150,15 +166,25 @@ export class HubDownloader {
       await response.body?.cancel();
       throw new ModelDownloadError('server', `Downloading ${file} of ${id} failed: ${this.host} answered HTTP ${response.status} ${response.statusText}. Try again later.`);
     }
+    // 206: the rest of the kept part follows; 200: the whole file (a fresh start, or the file changed upstream).
+    const range = response.status === 206 ? parseContentRange(response.headers.get('content-range')) : undefined;
+    if (response.status === 206 && (!resume || range?.start !== resume.offset)) {
+      await response.body.cancel();
+      return again();
+    }
     const lengthHeader = response.headers.get('content-length');
-    const total = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+    const total = range ? range.total : lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
     await fsp.mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
-    const out = await fsp.open(temp, 'w');
-    let loaded = 0;
+    const out = await fsp.open(part, range ? 'a' : 'w');
+    if (!range) await writeEtag(part, response.headers.get('etag'));
+    let loaded = range ? range.start : 0;
     let completed = false;
+    const retryNote = (): string =>
+      loaded >= RESUME_MIN_BYTES && (total === undefined || loaded < total)
+        ? `The ${(loaded / 1e6).toFixed(1)} MB received are kept; the next try resumes from there.`
+        : 'Nothing was kept; try again.';
     try {
-      onBytes(0, total);
+      onBytes(loaded, total);
       const reader = response.body.getReader();
       for (;;) {
         let chunk: Awaited<ReturnType<typeof reader.read>>;
@@ -166,7 +192,7 @@ export class HubDownloader {
           chunk = await reader.read();
         } catch (e) {
           if (signal?.aborted) throw new ModelDownloadError('cancelled', 'Download cancelled');
-          throw new ModelDownloadError('interrupted', `The download of ${file} (${id}) was interrupted after ${loaded} bytes: ${describeFetchError(e)}. Nothing was kept; try again.`);
+          throw new ModelDownloadError('interrupted', `The download of ${file} (${id}) was interrupted after ${loaded} bytes: ${describeFetchError(e)}. ${retryNote()}`);
         }
         if (chunk.done) break;
         await out.write(chunk.value);
@@ -174,16 +200,108 @@ export class HubDownloader {
         onBytes(loaded, total);
       }
       if (total !== undefined && loaded !== total) {
-        throw new ModelDownloadError('interrupted', `The download of ${file} (${id}) stopped at ${loaded} of ${total} bytes. Nothing was kept; try again.`);
+        throw new ModelDownloadError('interrupted', `The download of ${file} (${id}) stopped at ${loaded} of ${total} bytes. ${retryNote()}`);
       }
       await out.sync();
       completed = true;
     } finally {
       await out.close();
-      if (!completed) await fsp.rm(temp, { force: true });
+      // A large part is kept for the next try (see resumePoint); a small one is cheaper to fetch again.
+      if (!completed && !(loaded >= RESUME_MIN_BYTES && (total === undefined || loaded < total))) await discardPart(part);
     }
-    await fsp.rename(temp, target);
+    await fsp.rename(part, target);
+    await fsp.rm(part + ETAG_SUFFIX, { force: true });
   }
+}
+
+/** Where a Hub model is (or will be) cached: `<cacheDir>/hub/<owner>--<name>/<revision>`. */
+export function hubModelDir(cacheDir: string, id: string, revision: string): string {
+  return path.join(cacheDir, 'hub', id.replace('/', '--'), revision);
+}
+
+/**
+ * Unfinished downloads are kept this process's own `<file>.<pid>.part` (two windows never write the same part) with
+ * the file's ETag beside it, and resumed with a Range request once at least this many bytes were received.
+ */
+export const RESUME_MIN_BYTES = 1 << 20;
+const PART_SUFFIX = '.part';
+const ETAG_SUFFIX = '.etag';
+
+function partFile(target: string, pid = process.pid): string {
+  return `${target}.${pid}${PART_SUFFIX}`;
+}
+
+/** Downloads of the same file in this process run one at a time; the later ones use what the first fetched. */
+const downloadsInProcess = new Map<string, Promise<void>>();
+
+async function onePerProcess(target: string, download: () => Promise<void>): Promise<void> {
+  for (let running = downloadsInProcess.get(target); running; running = downloadsInProcess.get(target)) {
+    await running.catch(() => undefined);
+    if (fs.existsSync(target) || fs.existsSync(target + ABSENT_SUFFIX)) return;
+  }
+  const download_ = download().finally(() => downloadsInProcess.delete(target));
+  downloadsInProcess.set(target, download_);
+  return download_;
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes over the part a process that has ended left for `target` (a closed window), so its bytes are not lost. */
+async function adoptAbandonedPart(target: string, part: string): Promise<void> {
+  if (fs.existsSync(part)) return;
+  const base = path.basename(target);
+  let names: string[];
+  try {
+    names = await fsp.readdir(path.dirname(target));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(base + '.') || !name.endsWith(PART_SUFFIX)) continue;
+    const pid = Number(name.slice(base.length + 1, -PART_SUFFIX.length));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isProcessAlive(pid)) continue;
+    const abandoned = path.join(path.dirname(target), name);
+    try {
+      await fsp.rename(abandoned, part); // atomic: when two processes try, one gets it
+    } catch {
+      continue;
+    }
+    await fsp.rename(abandoned + ETAG_SUFFIX, part + ETAG_SUFFIX).catch(() => fsp.rm(part + ETAG_SUFFIX, { force: true }));
+    return;
+  }
+}
+
+/** Where a kept part can be resumed from: its size and the ETag of the file it belongs to. */
+async function resumePoint(part: string): Promise<{ offset: number; etag: string } | undefined> {
+  try {
+    const [stat, etag] = await Promise.all([fsp.stat(part), fsp.readFile(part + ETAG_SUFFIX, 'utf8')]);
+    return stat.size > 0 && etag.trim() !== '' ? { offset: stat.size, etag: etag.trim() } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeEtag(part: string, etag: string | null): Promise<void> {
+  // A weak ETag cannot be used with If-Range: without a strong one a later try starts again.
+  if (etag && !etag.startsWith('W/')) await fsp.writeFile(part + ETAG_SUFFIX, etag);
+  else await fsp.rm(part + ETAG_SUFFIX, { force: true });
+}
+
+async function discardPart(part: string): Promise<void> {
+  await Promise.all([fsp.rm(part, { force: true }), fsp.rm(part + ETAG_SUFFIX, { force: true })]);
+}
+
+/** `bytes 100-199/1000` → start 100, total 1000. */
+function parseContentRange(header: string | null): { start: number; total: number } | undefined {
+  const m = header ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(header.trim()) : null;
+  return m ? { start: Number(m[1]), total: Number(m[3]) } : undefined;
 }
 
 function describeFetchError(e: unknown): string {

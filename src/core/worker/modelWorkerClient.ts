@@ -6,7 +6,9 @@ import type {
   WorkerProgress,
   WorkerRequest,
   WorkerResultOf,
+  WorkerNotice,
   WorkerToHost,
+  RuntimeInfo,
 } from '../../protocol/worker';
 import type { StreamedUpdate } from '../../protocol/summarize';
 
@@ -40,6 +42,8 @@ export interface ModelWorkerClientOptions {
   readonly workerScript: string;
   /** Called with worker log lines and lifecycle events. */
   readonly log?: (message: string) => void;
+  /** Called with what the worker tells unasked (which onnxruntime it runs on), once per worker start. */
+  readonly onNotice?: (notice: WorkerNotice) => void;
 }
 
 /**
@@ -54,6 +58,8 @@ export class ModelWorkerClient {
   private disposed = false;
   /** Number of worker threads started so far (restarts included). */
   starts = 0;
+  /** The onnxruntime the running (or last) worker uses; undefined until a worker has started. */
+  runtime: RuntimeInfo | undefined;
 
   constructor(private readonly options: ModelWorkerClientOptions) {}
 
@@ -155,6 +161,10 @@ export class ModelWorkerClient {
         break;
       case 'stream':
         this.pending.get(message.id)?.onStream?.(message.update);
+        break;
+      case 'notice':
+        if (message.notice.type === 'runtime') this.runtime = message.notice.runtime;
+        this.options.onNotice?.(message.notice);
         break;
       case 'ready':
         break;

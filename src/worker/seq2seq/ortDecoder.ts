@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import * as ort from '../runtime';
 import type { DecoderStepper } from './search';
 
 /**

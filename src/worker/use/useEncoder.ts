@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import * as ort from '../runtime';
 import { USE_LITE_REF } from '../../core/models/modelRef';
 import type { AttentionMaps, TokenSpan } from '../../protocol/attention';
 import type { Embeddings, ModelInfo } from '../../protocol/worker';

@@ -1,0 +1,140 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { BertLensApi } from '../../src/extension';
+import { USE_LITE_REF } from '../../src/core/models/modelRef';
+import { modelPickItems, ModelPickerHelpers } from '../../src/vscode/models/modelPicker';
+import { roleInfo } from '../../src/vscode/models/roleSettings';
+import type { ModelState } from '../../src/vscode/models/modelStates';
+import { waitFor } from '../harness/extensionTestIndex';
+import { HubMirror } from '../harness/hubMirror';
+
+const EXTENSION_ID = 'bert-lens.bert-lens';
+
+async function api(): Promise<BertLensApi> {
+  const exports = await vscode.extensions.getExtension<BertLensApi | undefined>(EXTENSION_ID)!.activate();
+  assert.ok(exports, 'activate() returned the API');
+  return exports;
+}
+
+function fixture(name: string): string {
+  return path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'test', 'fixtures', 'models', name);
+}
+
+const settings = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('bertLens');
+const token = (): vscode.CancellationToken => new vscode.CancellationTokenSource().token;
+
+export function register(): void {
+  describe('models: picker, states, status bar, downloaded models', () => {
+    let mirror: HubMirror;
+    before(async () => {
+      mirror = await HubMirror.start({ 'test/tiny-bert': fixture('tiny-bert') });
+    });
+    after(async () => {
+      await settings().update('hubMirror', undefined, vscode.ConfigurationTarget.Global);
+      await settings().update('model', fixture('tiny-bert'), vscode.ConfigurationTarget.Global);
+      await mirror.stop();
+    });
+
+    it('contributes and registers Choose Model and Manage Downloaded Models', async () => {
+      await api();
+      const commands = new Set(await vscode.commands.getCommands(true));
+      assert.ok(commands.has('bertLens.selectModel') && commands.has('bertLens.manageModels'));
+    });
+
+    it('offers the bundled encoder, curated models with task, size and licence, any Hub id and a local folder', async () => {
+      const { services } = await api();
+      const items = modelPickItems(roleInfo('embeddings'), 'Xenova/all-MiniLM-L6-v2', 'q8', services.models);
+      const labels = items.map((i) => i.label);
+      assert.ok(labels.some((l) => l.includes('Universal Sentence Encoder lite')), labels.join(' | '));
+      assert.ok(labels.includes('Known transformers.js models (not verified offline)'));
+      const miniLm = items.find((i) => i.label === '$(check) Xenova/all-MiniLM-L6-v2');
+      assert.ok(miniLm, 'the current model is marked');
+      assert.match(miniLm.description!, /sentence embeddings, English · q8 ≈23 MB · Apache-2\.0 · not downloaded/);
+      assert.ok(labels.includes('$(globe) Any Hub model id…') && labels.includes('$(folder) Local folder…'));
+      const summaries = modelPickItems(roleInfo('summaries'), 'Xenova/distilbart-cnn-6-6', 'q8', services.models);
+      assert.ok(!summaries.some((i) => i.label.includes('Universal Sentence Encoder')), 'no encoder for summaries');
+      assert.ok(summaries.some((i) => i.label.includes('Xenova/distilbart-cnn-6-6')));
+      assert.ok(ModelPickerHelpers.isHub('Xenova/bge-small-en-v1.5@main') && !ModelPickerHelpers.isHub('./models/x'));
+      assert.deepEqual(ModelPickerHelpers.missingModelFiles(fixture('tiny-bert'), 'encoder'), []);
+      assert.deepEqual(ModelPickerHelpers.missingModelFiles(fixture('tiny-bert'), 'seq2seq'), ['onnx/encoder_model.onnx']);
+    });
+
+    it('sets a role\'s model from the command and the status bar follows it to ready', async () => {
+      const { services } = await api();
+      const written = await vscode.commands.executeCommand<string>('bertLens.selectModel', { role: 'embeddings', model: fixture('tiny-bert-wide') });
+      assert.equal(written, fixture('tiny-bert-wide'));
+      assert.equal(settings().inspect('model')?.globalValue, fixture('tiny-bert-wide'));
+      const bar = services.modelsUi.statusBar;
+      const key = services.models.stateKey(fixture('tiny-bert-wide'), 'fp32');
+      await waitFor(() => services.models.states.get(key).kind === 'ready', { what: 'tiny-bert-wide ready', timeoutMs: 20_000 });
+      assert.equal(bar.text, '$(circuit-board) tiny-bert-wide');
+      assert.match(bar.tooltipText, /\*\*Embeddings & attention\*\*: `.*tiny-bert-wide` \(fp32\) — ready/);
+      assert.match(bar.tooltipText, /Runtime: native onnxruntime/);
+    });
+
+    it('reports not downloaded → downloading n% → loading → ready for a Hub model, then lists, and deletes it', async () => {
+      const { services } = await api();
+      mirror.faults.set('test/tiny-bert/onnx/model.onnx', { kind: 'slow', chunkBytes: 16_384, delayMs: 20 });
+      await settings().update('hubMirror', mirror.url, vscode.ConfigurationTarget.Global);
+      const key = services.models.stateKey('test/tiny-bert', 'fp32');
+      assert.equal(services.models.states.get(key).kind, 'notDownloaded');
+      const seen: ModelState[] = [];
+      const texts: string[] = [];
+      const sub = services.models.states.onDidChange((c) => {
+        if (c.model === key) seen.push(c.state);
+        texts.push(services.modelsUi.statusBar.text);
+      });
+      try {
+        await services.modelsUi.selectModel({ role: 'embeddings', model: 'test/tiny-bert' });
+        await waitFor(() => services.models.states.get(key).kind === 'ready', { what: 'ready', timeoutMs: 30_000 });
+      } finally {
+        sub.dispose();
+      }
+      const kinds = seen.map((s) => s.kind).filter((k, i, all) => k !== all[i - 1]);
+      assert.deepEqual(kinds, ['downloading', 'loading', 'ready']);
+      const percents = seen.flatMap((s) => (s.kind === 'downloading' ? [s.percent] : []));
+      assert.ok(percents.some((p) => p > 0 && p < 100), `intermediate progress: ${percents.join(', ')}`);
+      assert.ok(texts.some((t) => /\$\(sync~spin\) \d+%$/.test(t)), texts.join(' | '));
+
+      const listed = await services.modelsUi.manager.list();
+      assert.deepEqual(listed.map((m) => m.ref), ['test/tiny-bert']);
+      assert.ok(listed[0]!.bytes > 170_000 && listed[0]!.lastUsed !== undefined);
+      const items = await services.modelsUi.manager.items();
+      assert.match(items[0]!.description!, /(kB|MB) · used just now · in use for embeddings & attention/);
+      assert.ok(items.some((i) => i.label === '$(copy) Copy the Model Folder Path'));
+
+      assert.ok(await services.modelsUi.manager.delete(listed[0]!, { confirmed: true }));
+      assert.deepEqual(await services.modelsUi.manager.list(), []);
+      assert.equal(services.models.states.get(key).kind, 'notDownloaded');
+      // Used again: downloads again.
+      const embedded = await services.models.embed(['again'], token());
+      assert.equal(embedded.count, 1);
+      assert.equal((await services.modelsUi.manager.list()).length, 1);
+    });
+
+    it('tells the user once when the worker runs on WebAssembly, and the tooltip says why', async () => {
+      const { services } = await api();
+      const { runtime, statusBar } = services.modelsUi;
+      assert.deepEqual(runtime.runtime, { kind: 'native' }, 'the worker said which runtime it uses');
+      const wasm = { kind: 'wasm', reason: 'the native onnxruntime cannot load on darwin-x64 (test)', forced: false } as const;
+      // What the worker sends after each (re)start: the message is shown only the first time.
+      runtime.handle({ type: 'runtime', runtime: wasm });
+      runtime.handle({ type: 'runtime', runtime: wasm });
+      assert.equal(runtime.shown, 1);
+      await waitFor(() => /Runtime: WebAssembly \(onnxruntime-web\), because the native onnxruntime cannot load on darwin-x64/.test(statusBar.tooltipText), { what: 'tooltip' });
+      runtime.handle({ type: 'runtime', runtime: { kind: 'native' } });
+      await waitFor(() => /Runtime: native onnxruntime/.test(statusBar.tooltipText), { what: 'native again' });
+      assert.equal(runtime.shown, 1);
+    });
+
+    it('offers the bundled encoder as a model like any other', async () => {
+      const { services } = await api();
+      await vscode.commands.executeCommand('bertLens.selectModel', { role: 'embeddings', model: USE_LITE_REF });
+      await waitFor(() => services.modelsUi.statusBar.text === '$(circuit-board) USE lite (bundled)', { what: 'bundled ready', timeoutMs: 20_000 });
+      const e = await services.models.embed(['a cat', 'a kitten'], token());
+      assert.equal(services.models.states.get(services.models.stateKey(USE_LITE_REF, 'fp32')).kind, 'ready');
+      assert.equal(e.dims, 512);
+    });
+  });
+}
