@@ -150,12 +150,12 @@ export class BertModel implements EncoderModel {
   async embed(texts: readonly string[], checkpoint: Checkpoint): Promise<Embeddings> {
     const dims = this.info.hiddenSize;
     const vectors = new Float32Array(texts.length * dims);
-    const encoded = texts.map((t) => this.encode(t).ids);
-    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.length - encoded[b]!.length);
+    // Batches of similar length waste little padding; tokenising batch by batch keeps cancellation prompt.
+    const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
     for (let start = 0; start < order.length; start += EMBED_BATCH) {
       await checkpoint(start, texts.length);
       const indices = order.slice(start, start + EMBED_BATCH);
-      const batch = indices.map((i) => encoded[i]!);
+      const batch = indices.map((i) => this.encode(texts[i]!).ids);
       const out = await this.session.run(this.feeds(batch), [this.hiddenOutput]);
       const hidden = out[this.hiddenOutput]!;
       const [rows, cols, width] = hidden.dims as number[];
