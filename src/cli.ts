@@ -3,11 +3,16 @@
  *
  *   bert-lens attention "<text>" --model <id|folder> [--dtype fp32|q8] [--json]
  *   bert-lens embed "<text>"... --model <id|folder> [--dtype fp32|q8] [--json]
+ *   bert-lens index <dir> --model <ref> [--store <dir>] [--json]
+ *   bert-lens search "<query>" --dir <dir> --model <ref> [--store <dir>] [--mode hybrid|vector|lexical] [-k N] [--json]
+ *   bert-lens search --queries <file|-> --dir <dir> --model <ref> …   one query per line in, one JSON object per line out
  *
  * Common options: --mirror <url> (Hub mirror), --offline (never download), --cache-dir <dir>.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { nestedAttentions, type AttentionMaps } from './protocol/attention';
 import type { Dtype, LocalModel } from './protocol/worker';
@@ -15,10 +20,16 @@ import { HubDownloader, ModelDownloadError } from './core/models/hubDownloader';
 import { DEFAULT_MODEL, modelDisplayName, USE_LITE_REF } from './core/models/modelRef';
 import { ModelResolver } from './core/models/modelResolver';
 import { ModelWorkerClient } from './core/worker/modelWorkerClient';
+import { defaultStoreDir, indexDirectory, searchDirectory, type SearchJson } from './core/search/directory';
+import type { Embedder, IndexProgress, SearchMode } from './core/search/types';
+import { WorkerEmbedder } from './core/search/workerEmbedder';
 
 const USAGE = `Usage:
   bert-lens attention "<text>" --model <id|folder> [--dtype fp32|q8] [--json]
   bert-lens embed "<text>"... --model <id|folder> [--dtype fp32|q8] [--json]
+  bert-lens index <dir> --model <ref> [--store <dir>] [--json]
+  bert-lens search "<query>" --dir <dir> --model <ref> [--store <dir>] [--mode hybrid|vector|lexical] [-k N] [--json]
+  bert-lens search --queries <file|-> --dir <dir> --model <ref> [...]   one query per line, one JSON object per line
 
 Options:
   --model <ref>      Hub id (e.g. ${DEFAULT_MODEL}), a folder in transformers.js layout, or ${USE_LITE_REF}
@@ -28,6 +39,11 @@ Options:
   --mirror <url>     Hugging Face Hub mirror base URL (default https://huggingface.co, or $BERT_LENS_HUB_MIRROR)
   --offline          never download; use cached or local models only
   --cache-dir <dir>  where downloaded models live (default $BERT_LENS_CACHE or ~/.cache/bert-lens)
+  --store <dir>      index folder for index/search (default <cache-dir>/indexes/<folder>-<hash>)
+  --dir <dir>        folder to search (default .); honours .gitignore, skips binary and files over 1 MiB
+  --mode <mode>      hybrid (BM25 + vectors, default), vector or lexical
+  -k <N>             results per query (default 10)
+  --queries <file>   read queries from a file, one per line (- for stdin); prints JSON lines
   -h, --help         show this help`;
 
 class UsageError extends Error {}
@@ -54,6 +70,11 @@ async function main(argv: string[]): Promise<number> {
       mirror: { type: 'string' },
       offline: { type: 'boolean', default: false },
       'cache-dir': { type: 'string' },
+      store: { type: 'string' },
+      dir: { type: 'string' },
+      mode: { type: 'string' },
+      k: { type: 'string', short: 'k' },
+      queries: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -80,6 +101,24 @@ async function main(argv: string[]): Promise<number> {
     case 'embed':
       if (texts.length === 0) throw new UsageError('embed needs at least one text argument');
       return withWorker(common, (client, model) => embed(client, model, texts, common));
+    case 'index': {
+      if (texts.length !== 1) throw new UsageError('index takes exactly one folder');
+      const dir = existingDir(texts[0]!);
+      const store = values.store ?? defaultStoreDir(common.cacheDir, dir);
+      return withCancel((signal) => withWorker(common, (client, model) => indexCommand(client, model, dir, store, common, signal)));
+    }
+    case 'search': {
+      if (values.queries !== undefined ? texts.length !== 0 : texts.length !== 1) throw new UsageError('search takes one query argument, or --queries <file>');
+      const mode = values.mode ?? 'hybrid';
+      if (mode !== 'hybrid' && mode !== 'vector' && mode !== 'lexical') throw new UsageError(`--mode must be hybrid, vector or lexical, not "${mode}"`);
+      const k = Number(values.k ?? '10');
+      if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k must be a whole number of at least 1, not "${values.k}"`);
+      const dir = existingDir(values.dir ?? '.');
+      const store = values.store ?? defaultStoreDir(common.cacheDir, dir);
+      const queries = values.queries !== undefined ? queryLines(values.queries) : texts;
+      const json = common.json || values.queries !== undefined;
+      return withCancel((signal) => withWorker(common, (client, model) => searchCommand(client, model, { dir, store, mode, k, json, queries, signal })));
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -170,6 +209,177 @@ async function embed(client: ModelWorkerClient, model: LocalModel, texts: string
     rows.forEach((a, i) => out.push(`  [${i}] ${rows.map((b) => a.reduce((s, x, d) => s + x * b[d]!, 0).toFixed(3)).join('  ')}`));
   }
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+class Cancelled extends Error {}
+
+/**
+ * Runs `work` with a signal that Ctrl+C aborts: the index commits what is finished and closes cleanly, and the exit
+ * code is 130. A second Ctrl+C exits at once.
+ */
+async function withCancel(work: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}bert-lens: cancelling (Ctrl+C again to quit at once)…\n`);
+    controller.abort(new Cancelled('cancelled'));
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await work(controller.signal);
+  } catch (e) {
+    if (!controller.signal.aborted) throw e;
+    process.stderr.write('bert-lens: cancelled; the files indexed so far are saved and the next run goes on from there\n');
+    return 130;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function existingDir(dir: string): string {
+  const abs = path.resolve(dir);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(abs);
+  } catch {
+    throw new Error(`${abs} does not exist`);
+  }
+  if (!stat.isDirectory()) throw new Error(`${abs} is not a folder`);
+  return abs;
+}
+
+async function* queryLines(file: string): AsyncGenerator<string> {
+  const input = file === '-' ? process.stdin : fs.createReadStream(file, 'utf8');
+  const opened = new Promise<void>((resolve, reject) => {
+    if (file === '-') resolve();
+    input.once('error', reject);
+    input.once('open', () => resolve());
+  });
+  await opened.catch((e: unknown) => {
+    throw new Error(`cannot read queries from ${file}: ${(e as Error).message}`);
+  });
+  for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) yield line;
+}
+
+/** Progress on stderr: one rewritten line on a terminal, else a line per phase and at most one every 2 s. */
+function progressPrinter(): { onProgress: (p: IndexProgress) => void; end: () => void } {
+  const tty = process.stderr.isTTY;
+  let lastPhase = '';
+  let lastLine = 0;
+  return {
+    onProgress: (p) => {
+      const now = performance.now();
+      if (!tty && p.phase === lastPhase && now - lastLine < 2000) return;
+      lastPhase = p.phase;
+      lastLine = now;
+      const percent = p.filesTotal > 0 ? ` ${Math.floor((100 * p.filesDone) / p.filesTotal)}%` : '';
+      const files = p.filesTotal > 0 ? ` · ${p.filesDone}/${p.filesTotal} files` : p.message ? ` · ${p.message}` : '';
+      const line = `${p.phase}${percent}${files} · ${p.chunksEmbedded} passages embedded${p.skipped.length ? ` · ${p.skipped.length} skipped` : ''}`;
+      process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+    },
+    end: () => {
+      if (tty) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+/**
+ * The embedder for index/search. Stopping the worker thread in the middle of an onnxruntime run aborts the whole
+ * process, so Ctrl+C does not cancel the batch in the worker: the caller is answered at once and {@link settled} waits
+ * for the batch in flight (under a second) before the worker is shut down.
+ */
+class FinishingEmbedder implements Embedder {
+  private readonly running = new Set<Promise<Float32Array>>();
+  constructor(private readonly inner: WorkerEmbedder) {}
+  get modelKey(): string {
+    return this.inner.modelKey;
+  }
+  get dims(): number {
+    return this.inner.dims;
+  }
+  get maxTokens(): number {
+    return this.inner.maxTokens;
+  }
+  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array> {
+    signal?.throwIfAborted();
+    const run = this.inner.embed(texts);
+    this.running.add(run);
+    const forget = (): void => void this.running.delete(run);
+    run.then(forget, forget);
+    if (!signal) return run;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+}
+
+async function indexCommand(client: ModelWorkerClient, model: LocalModel, dir: string, store: string, common: Common, signal: AbortSignal): Promise<void> {
+  const embedder = new FinishingEmbedder(await WorkerEmbedder.create(client, model, { signal }));
+  const progress = progressPrinter();
+  let result;
+  try {
+    result = await indexDirectory(dir, embedder, { store, signal, onProgress: progress.onProgress });
+  } finally {
+    progress.end();
+    await embedder.settled();
+  }
+  const { report, summary, stats } = result;
+  if (common.json) {
+    const skipped = summary.skipped.map((s) => ({ path: s.relPath, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) }));
+    process.stdout.write(
+      `${JSON.stringify({ dir, store: stats.storePath, model: embedder.modelKey, opened: report.status, files: stats.files, chunks: stats.chunks, filesIndexed: summary.filesIndexed, filesUnchanged: summary.filesUnchanged, filesDeleted: summary.filesDeleted, chunksEmbedded: summary.chunksEmbedded, chunksReused: summary.chunksReused, ignored: summary.ignored, skipped, ms: Math.round(summary.ms) })}\n`,
+    );
+    return;
+  }
+  const out = [
+    `indexed ${dir} with ${embedder.modelKey} in ${(summary.ms / 1000).toFixed(1)} s`,
+    `  ${stats.files} files, ${stats.chunks} passages in the index (${stats.storePath}${report.status === 'rebuilt' ? `, rebuilt: ${report.reason}` : ''})`,
+    `  this run: ${summary.filesIndexed} files read, ${summary.filesUnchanged} unchanged, ${summary.filesDeleted} deleted; ${summary.chunksEmbedded} passages embedded, ${summary.chunksReused} reused; ${summary.ignored} ignored`,
+  ];
+  if (summary.skipped.length > 0) out.push(`  ${summary.skipped.length} skipped:`, ...summary.skipped.map((s) => `    ${s.relPath}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`));
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+interface SearchCommand {
+  readonly dir: string;
+  readonly store: string;
+  readonly mode: SearchMode;
+  readonly k: number;
+  readonly json: boolean;
+  readonly queries: Iterable<string> | AsyncIterable<string>;
+  readonly signal: AbortSignal;
+}
+
+async function searchCommand(client: ModelWorkerClient, model: LocalModel, c: SearchCommand): Promise<void> {
+  const embedder = new FinishingEmbedder(await WorkerEmbedder.create(client, model, { signal: c.signal }));
+  const progress = progressPrinter();
+  let first = true;
+  try {
+    for await (const answer of searchDirectory(c.dir, embedder, c.queries, { store: c.store, mode: c.mode, k: c.k, signal: c.signal, onProgress: progress.onProgress })) {
+      if (first) progress.end();
+      first = false;
+      process.stdout.write(c.json ? `${JSON.stringify(answer)}\n` : searchText(answer));
+    }
+  } finally {
+    if (first) progress.end();
+    await embedder.settled();
+  }
+}
+
+function searchText(answer: SearchJson): string {
+  const out = [`${answer.results.length} results for ${JSON.stringify(answer.query)}`];
+  answer.results.forEach((r, i) => {
+    out.push(``, `${String(i + 1).padStart(3)}. ${r.path}:${r.startLine}${r.endLine > r.startLine ? `-${r.endLine}` : ''}  (score ${r.score.toFixed(4)})`);
+    const lines = r.text.split('\n').filter((l) => l.trim() !== '');
+    for (const line of lines.slice(0, 4)) out.push(`       ${line.length > 116 ? `${line.slice(0, 115)}…` : line}`);
+    if (lines.length > 4) out.push(`       … ${lines.length - 4} more lines`);
+  });
+  return `${out.join('\n')}\n`;
 }
 
 main(process.argv.slice(2)).then(

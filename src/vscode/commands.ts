@@ -11,6 +11,9 @@ export const commandTable: Readonly<Record<string, (services: Services, ...args:
   'bertLens.exportAttentionJson': (s, target) => s.inspector.exportJson(target instanceof vscode.Uri ? target : undefined),
   'bertLens.pinAttention': (s) => s.inspector.setPinned(true),
   'bertLens.unpinAttention': (s) => s.inspector.setPinned(false),
+  'bertLens.search': (s, query) => s.searchPanel.show(typeof query === 'string' ? query : undefined),
+  'bertLens.searchSelection': (s) => s.searchPanel.searchSelection(),
+  'bertLens.indexWorkspace': (s) => s.search.indexWorkspace().catch((e: unknown) => s.search.reportError('Could not index the workspace', e)),
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {

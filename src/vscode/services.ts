@@ -6,6 +6,9 @@ import { AttentionViewProvider } from './attentionViewProvider';
 import { Config } from './config';
 import { Logger } from './logger';
 import { ModelService } from './modelService';
+import { SearchPanel } from './search/searchPanel';
+import { SearchService } from './search/searchService';
+import { SearchStatusBar } from './search/searchStatusBar';
 import { ModelsUi } from './models/modelsUi';
 import { RuntimeNotice } from './models/runtimeNotice';
 
@@ -20,6 +23,8 @@ export interface Services {
   readonly modelsUi: ModelsUi;
   readonly attentionView: AttentionViewProvider;
   readonly inspector: AttentionInspector;
+  readonly search: SearchService;
+  readonly searchPanel: SearchPanel;
 }
 
 export function createServices(context: vscode.ExtensionContext): Services {
@@ -35,6 +40,8 @@ export function createServices(context: vscode.ExtensionContext): Services {
   const modelsUi = new ModelsUi(models, worker, config, runtimeNotice, logger.child('models-ui'));
   const attentionView = new AttentionViewProvider(context.extensionUri, logger.child('attention-view'));
   const inspector = new AttentionInspector(models, attentionView, config, logger.child('attention'));
+  const search = new SearchService(context, config, models, worker, logger.child('search'));
+  const searchPanel = new SearchPanel(context.extensionUri, search, logger.child('search-panel'));
   context.subscriptions.push(
     channel,
     config,
@@ -43,7 +50,10 @@ export function createServices(context: vscode.ExtensionContext): Services {
     modelsUi,
     attentionView,
     inspector,
+    searchPanel,
+    new SearchStatusBar(search),
+    search,
     { dispose: () => void worker.dispose() },
   );
-  return { context, logger, config, worker, models, modelsUi, attentionView, inspector };
+  return { context, logger, config, worker, models, modelsUi, attentionView, inspector, search, searchPanel };
 }

@@ -3,5 +3,6 @@ import { createRun } from '../harness/extensionTestIndex';
 import { register as extension } from './extension.test';
 import { register as models } from './models.test';
 import { register as modelsRestricted } from './modelsRestricted.test';
+import { register as search } from './search.test';
 
-export const run = createRun({ suites: { extension, models, modelsRestricted }, timeout: 30_000 });
+export const run = createRun({ suites: { extension, search, models, modelsRestricted }, timeout: 30_000 });
