@@ -112,7 +112,12 @@ export type WorkerNotice = { readonly type: 'runtime'; readonly runtime: Runtime
 
 export type HostToWorker =
   | { readonly kind: 'request'; readonly id: number; readonly request: WorkerRequest }
-  | { readonly kind: 'cancel'; readonly id: number };
+  | { readonly kind: 'cancel'; readonly id: number }
+  /**
+   * Stop: cancel everything, let running inference finish, then exit. onnxruntime aborts the whole process when its
+   * thread is terminated in the middle of a run, so the host never terminates a busy worker outright.
+   */
+  | { readonly kind: 'shutdown' };
 
 export type WorkerToHost =
   | { readonly kind: 'ready' }
@@ -123,6 +128,7 @@ export type WorkerToHost =
   | StreamMessage;
 
 export function isHostToWorker(m: unknown): m is HostToWorker {
+  if (isRecord(m) && m.kind === 'shutdown') return true;
   if (!isRecord(m) || typeof m.id !== 'number') return false;
   if (m.kind === 'cancel') return true;
   return m.kind === 'request' && isWorkerRequest(m.request);

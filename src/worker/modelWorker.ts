@@ -51,6 +51,18 @@ function modelFor({ model: local }: { model: LocalModel }): Promise<EncoderModel
 async function checkpoint(id: number): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   if (cancelled.has(id)) throw new CodedError('cancelled', 'Cancelled');
+  if (process.env.BERT_LENS_WORKER_FAULT === 'crash') await injectCrash();
+}
+
+/**
+ * Fault injection for tests (BERT_LENS_WORKER_FAULT=crash): an uncaught exception between two inference runs, the
+ * way a bug in the worker would surface, so tests can check that the host fails the request and restarts.
+ */
+function injectCrash(): Promise<never> {
+  setImmediate(() => {
+    throw new Error('Injected worker crash (BERT_LENS_WORKER_FAULT)');
+  });
+  return new Promise<never>(() => undefined);
 }
 
 async function handle(id: number, request: WorkerRequest): Promise<WorkerResults[keyof WorkerResults]> {
@@ -129,17 +141,43 @@ function transferables(result: unknown, request: WorkerRequest): ArrayBuffer[] {
   return [...buffers];
 }
 
+/** Requests being handled, by id. */
+const running = new Map<number, Promise<void>>();
+let shuttingDown = false;
+
+/** Cancels every request, waits for inference in progress to finish (never cut short: see `shutdown`), then exits. */
+async function shutdown(): Promise<void> {
+  shuttingDown = true;
+  for (const id of running.keys()) cancelled.add(id);
+  await Promise.allSettled(running.values());
+  process.exit(0);
+}
+
 port.on('message', (message: HostToWorker) => {
   if (!isHostToWorker(message)) return;
+  if (message.kind === 'shutdown') {
+    void shutdown();
+    return;
+  }
   if (message.kind === 'cancel') {
     cancelled.add(message.id);
     return;
   }
   const { id, request } = message;
-  handle(id, request).then(
-    (result) => post({ kind: 'result', id, result }, transferables(result, request)),
-    (e: unknown) => post({ kind: 'error', id, error: toWorkerError(e) }),
-  ).finally(() => cancelled.delete(id));
+  if (shuttingDown) {
+    post({ kind: 'error', id, error: { code: 'cancelled', message: 'The model worker is shutting down' } });
+    return;
+  }
+  const done = handle(id, request)
+    .then(
+      (result) => post({ kind: 'result', id, result }, transferables(result, request)),
+      (e: unknown) => post({ kind: 'error', id, error: toWorkerError(e) }),
+    )
+    .finally(() => {
+      cancelled.delete(id);
+      running.delete(id);
+    });
+  running.set(id, done);
 });
 
 post({ kind: 'notice', notice: { type: 'runtime', runtime: runtimeInfo } });

@@ -17,6 +17,7 @@ export interface WorkerEmbedderOptions {
 export function workerModelKey(model: LocalModel, info: Pick<ModelInfo, 'hiddenSize'>): string {
   let weights = '';
   try {
+    if (!model.dir) throw new Error('bundled');
     weights = `|${fs.statSync(path.join(model.dir, 'onnx', model.dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx')).size}`;
   } catch {
     // Bundled or non-ONNX models: the reference identifies them.

@@ -42,6 +42,8 @@ export interface ModelWorkerClientOptions {
   readonly workerScript: string;
   /** Called with worker log lines and lifecycle events. */
   readonly log?: (message: string) => void;
+  /** Extra environment for the worker (e.g. BERT_LENS_FORCE_WASM, BERT_LENS_WORKER_FAULT in tests). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Called with what the worker tells unasked (which onnxruntime it runs on), once per worker start. */
   readonly onNotice?: (notice: WorkerNotice) => void;
 }
@@ -68,7 +70,7 @@ export class ModelWorkerClient {
     if (this.disposed) return Promise.reject(new WorkerRequestError('internal', 'The model worker has been shut down'));
     if (this.ready) return this.ready;
     const worker = new Worker(this.options.workerScript, {
-      env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
+      env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', ...this.options.env },
       stdout: false,
       stderr: false,
     });
@@ -123,9 +125,24 @@ export class ModelWorkerClient {
   }
 
   /** Terminates the worker; later requests start a fresh one unless the client was disposed. */
-  async restart(): Promise<void> {
+  /**
+   * Stops the worker; later requests start a fresh one unless the client was disposed. Requests in flight fail.
+   * The worker is asked to stop and exits once inference already running has finished: onnxruntime aborts the
+   * whole process (the extension host!) if its thread is terminated mid-run. Only a worker that does not stop
+   * within `graceMs` is terminated outright.
+   */
+  async restart(graceMs = 30_000): Promise<void> {
     const worker = this.worker;
-    if (worker) await worker.terminate();
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ kind: 'shutdown' } satisfies HostToWorker);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+    if ((await Promise.race([exited, late])) === 'late') {
+      this.options.log?.(`model worker did not stop within ${graceMs} ms; terminating it`);
+      await worker.terminate();
+    }
+    clearTimeout(timer);
   }
 
   async dispose(): Promise<void> {
