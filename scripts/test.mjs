@@ -62,6 +62,8 @@ const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 step('lint', npx, ['eslint', '.']);
 for (const project of ['.', 'webview-ui', 'test/e2e']) step(`typecheck ${project}`, npx, ['tsc', '--noEmit', '-p', project]);
 const built = step('build', process.execPath, ['esbuild.js']);
+// The browser tier installs the packaged extension (test/e2e/package.test.ts): build the VSIX files it needs.
+if (built && tiers.includes('browser')) step('package', process.execPath, ['scripts/package.mjs', '--targets', 'linux-x64,universal', '--if-stale']);
 
 if (built) {
   for (const tier of tiers) {
