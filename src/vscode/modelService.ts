@@ -23,6 +23,8 @@ export class ModelService implements vscode.Disposable {
   fallbackNotices = 0;
   /** Where each model stands (download, load), by {@link stateKey}; the status bar and the picker listen. */
   readonly states = new ModelStates((key) => this.initialState(key));
+  /** When this window last recorded the use of each downloaded model folder. */
+  private readonly markedUsed = new Map<string, number>();
 
   constructor(
     private readonly config: Config,
@@ -68,7 +70,11 @@ export class ModelService implements vscode.Disposable {
   /** Records the use of a resolved model and starts loading it in the worker, so its state goes loading → ready. */
   private prepared(model: LocalModel): LocalModel {
     const key = this.stateKey(model.ref, model.dtype);
-    if (model.dir.startsWith(this.cacheDir)) void markModelUsed(model.dir);
+    // Last use is kept to the minute: a search asks for the model for every batch.
+    if (model.dir.startsWith(this.cacheDir) && Date.now() - (this.markedUsed.get(model.dir) ?? 0) > 60_000) {
+      this.markedUsed.set(model.dir, Date.now());
+      void markModelUsed(model.dir);
+    }
     const state = this.states.get(key).kind;
     if (state !== 'ready' && state !== 'loading') {
       void this.states.track(key, this.worker.request({ type: 'modelInfo', model }), isCancellation).catch((e: unknown) => this.logger.warn(`could not load ${model.ref}: ${e instanceof Error ? e.message : String(e)}`));
@@ -145,7 +151,7 @@ export class ModelService implements vscode.Disposable {
               const percent = ((p.filesDone + fileShare) / p.filesTotal) * 100;
               const size = p.fileTotal ? ` (${(p.fileLoaded / 1e6).toFixed(1)} of ${(p.fileTotal / 1e6).toFixed(1)} MB)` : '';
               progress.report({ message: `${p.file}${size}`, increment: Math.max(0, percent - reported) });
-              this.states.set(key, { kind: 'downloading', percent });
+              this.states.set(key, { kind: 'downloading', percent: Math.floor(percent) });
               reported = Math.max(reported, percent);
             },
           });
