@@ -169,6 +169,33 @@ describe('the linux-x64 VSIX installed into code-server (browser)', function () 
     await screenshot(env.page, 'vsix-attention');
   });
 
+  it('shows the model in the status bar; the item opens the model picker; the downloaded models can be listed', async () => {
+    const item = env.page.locator('[aria-label^="BERT Lens model USE lite (bundled)"]').first();
+    await poll(async () => (await item.getAttribute('aria-label')) === 'BERT Lens model USE lite (bundled): ready', { what: 'the status-bar item, ready' });
+    await item.click();
+    const widget = env.page.locator('.quick-input-widget');
+    const rows = widget.locator('.monaco-list-row .label-name');
+    await widget.waitFor({ state: 'visible' });
+    await poll(async () => (await rows.count()) > 0, { what: 'picker rows' });
+    // With the summary settings contributed, the picker asks for the role first.
+    if ((await rows.allTextContents()).some((t) => t.includes('Embeddings & attention'))) {
+      await rows.filter({ hasText: 'Embeddings & attention' }).first().click();
+      await poll(async () => (await rows.allTextContents()).some((t) => t.includes('Universal Sentence Encoder lite')), { what: 'the model list' });
+    }
+    const text = (await widget.textContent()) ?? '';
+    assert.match(text, /Universal Sentence Encoder lite \(bundled, offline\)/);
+    assert.match(text, /Known transformers\.js models \(not verified offline\)/);
+    assert.match(text, /Xenova\/all-MiniLM-L6-v2/);
+    await screenshot(env.page, 'vsix-model-picker');
+    await env.page.keyboard.press('Escape');
+    await widget.waitFor({ state: 'hidden' });
+
+    await runCommand(env.page, 'BERT Lens: Manage Downloaded Models');
+    await poll(async () => (await rows.allTextContents()).some((t) => t.includes('No models downloaded yet')), { what: 'the (empty) list of downloaded models' });
+    assert.ok((await rows.allTextContents()).some((t) => t.includes('Copy the Model Folder Path')));
+    await env.page.keyboard.press('Escape');
+  });
+
   it('finds a passage by meaning with the bundled encoder (semantic search)', async function () {
     const contributed = JSON.parse(fs.readFileSync(path.join(installedDir(env.extensionsDir), 'package.json'), 'utf8')) as { contributes: { commands: { command: string }[] } };
     if (!contributed.contributes.commands.some((c) => c.command === 'bertLens.search')) this.skip();

@@ -50,7 +50,8 @@ export function register(): void {
       assert.ok(labels.includes('Known transformers.js models (not verified offline)'));
       const miniLm = items.find((i) => i.label === '$(check) Xenova/all-MiniLM-L6-v2');
       assert.ok(miniLm, 'the current model is marked');
-      assert.match(miniLm.description!, /sentence embeddings, English · q8 ≈23 MB · Apache-2\.0 · not downloaded/);
+      assert.equal(miniLm.description, 'q8 ≈23 MB · Apache-2.0 · not downloaded');
+      assert.match(miniLm.detail!, /^Sentence embeddings, English\. The default/);
       assert.ok(labels.includes('$(globe) Any Hub model id…') && labels.includes('$(folder) Local folder…'));
       const summaries = modelPickItems(roleInfo('summaries'), 'Xenova/distilbart-cnn-6-6', 'q8', services.models);
       assert.ok(!summaries.some((i) => i.label.includes('Universal Sentence Encoder')), 'no encoder for summaries');

@@ -33,8 +33,8 @@ export function modelPickItems(role: ModelRoleInfo, current: string, dtype: Dtyp
     for (const bundled of Object.values(BUNDLED_MODELS)) {
       items.push({
         label: `${mark(bundled.ref)}$(package) ${bundled.displayName}`,
-        description: `sentence embeddings · ${BUNDLED_SIZE_MB} MB, inside BERT Lens · Apache-2.0`,
-        detail: 'Universal Sentence Encoder lite: 2 layers × 4 heads, 512-d. Works offline, nothing to download.',
+        description: `${BUNDLED_SIZE_MB} MB, inside BERT Lens · Apache-2.0 · nothing to download`,
+        detail: 'Sentence embeddings, English. Universal Sentence Encoder lite: 2 layers × 4 heads, 512-d; works offline.',
         choice: { kind: 'model', value: bundled.ref },
       });
     }
@@ -44,8 +44,8 @@ export function modelPickItems(role: ModelRoleInfo, current: string, dtype: Dtyp
     const state = describeState(models.states.get(models.stateKey(m.id, dtype)));
     items.push({
       label: `${mark(m.id)}${m.id}`,
-      description: `${m.task} · ${dtype} ≈${formatMb(m.sizeMb[dtype])} · ${m.license} · ${state}`,
-      detail: m.detail,
+      description: `${dtype} ≈${formatMb(m.sizeMb[dtype])} · ${m.license} · ${state}`,
+      detail: `${m.task[0]!.toUpperCase()}${m.task.slice(1)}. ${m.detail}`,
       choice: { kind: 'model', value: m.id },
     });
   }
