@@ -3,6 +3,7 @@
  *
  *   bert-lens attention "<text>" --model <id|folder> [--dtype fp32|q8] [--json]
  *   bert-lens embed "<text>"... --model <id|folder> [--dtype fp32|q8] [--json]
+ *   bert-lens summarize <file|-> [--model <ref>] [--mode abstractive|extractive] [--max-tokens N] [--sentences N] [--json]
  *   bert-lens index <dir> --model <ref> [--store <dir>] [--json]
  *   bert-lens search "<query>" --dir <dir> --model <ref> [--store <dir>] [--mode hybrid|vector|lexical] [-k N] [--json]
  *   bert-lens search --queries <file|-> --dir <dir> --model <ref> …   one query per line in, one JSON object per line out
@@ -20,6 +21,8 @@ import { HubDownloader, ModelDownloadError } from './core/models/hubDownloader';
 import { DEFAULT_MODEL, modelDisplayName, USE_LITE_REF } from './core/models/modelRef';
 import { ModelResolver } from './core/models/modelResolver';
 import { ModelWorkerClient } from './core/worker/modelWorkerClient';
+import { summarizeCommand } from './cliSummarize';
+import { DEFAULT_SUMMARY_MODEL } from './core/summarize/summaryModels';
 import { defaultStoreDir, indexDirectory, searchDirectory, type SearchJson } from './core/search/directory';
 import type { Embedder, IndexProgress, SearchMode } from './core/search/types';
 import { WorkerEmbedder } from './core/search/workerEmbedder';
@@ -39,6 +42,9 @@ Options:
   --mirror <url>     Hugging Face Hub mirror base URL (default https://huggingface.co, or $BERT_LENS_HUB_MIRROR)
   --offline          never download; use cached or local models only
   --cache-dir <dir>  where downloaded models live (default $BERT_LENS_CACHE or ~/.cache/bert-lens)
+  summarize:         --mode abstractive (a seq2seq model; default ${DEFAULT_SUMMARY_MODEL}) or extractive (an
+                     embedding model); default: abstractive for seq2seq models. --max-tokens: most tokens to
+                     generate; --sentences: sentences to pick. JSON: abstractive gives the generated ids
   --store <dir>      index folder for index/search (default <cache-dir>/indexes/<folder>-<hash>)
   --dir <dir>        folder to search (default .); honours .gitignore, skips binary and files over 1 MiB
   --mode <mode>      hybrid (BM25 + vectors, default), vector or lexical
@@ -70,6 +76,8 @@ async function main(argv: string[]): Promise<number> {
       mirror: { type: 'string' },
       offline: { type: 'boolean', default: false },
       'cache-dir': { type: 'string' },
+      'max-tokens': { type: 'string' },
+      sentences: { type: 'string' },
       store: { type: 'string' },
       dir: { type: 'string' },
       mode: { type: 'string' },
@@ -118,6 +126,17 @@ async function main(argv: string[]): Promise<number> {
       const queries = values.queries !== undefined ? queryLines(values.queries) : texts;
       const json = common.json || values.queries !== undefined;
       return withCancel((signal) => withWorker(common, (client, model) => searchCommand(client, model, { dir, store, mode, k, json, queries, signal })));
+    }
+    case 'summarize': {
+      if (texts.length !== 1) throw new UsageError('summarize takes one file (or - for standard input)');
+      const mode = values.mode ?? 'auto';
+      if (mode !== 'auto' && mode !== 'abstractive' && mode !== 'extractive') throw new UsageError(`--mode must be abstractive or extractive, not "${mode}"`);
+      const count = (name: string, v: string | undefined): number | undefined => {
+        if (v === undefined) return undefined;
+        if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name} must be a whole number of at least 1, not "${v}"`);
+        return Number(v);
+      };
+      return summarizeCommand(texts[0]!, { ...common, model: values.model, mode, maxTokens: count('max-tokens', values['max-tokens']), sentences: count('sentences', values.sentences) }, (run) => withWorker(common, run));
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

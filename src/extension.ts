@@ -17,6 +17,7 @@ export function activate(context: vscode.ExtensionContext): BertLensApi | undefi
     context.subscriptions.push(
       ...registerCommands(services),
       vscode.window.registerWebviewViewProvider(AttentionViewProvider.viewType, services.attentionView),
+      ...services.summaries.register(),
     );
     const activationMs = performance.now() - started;
     services.logger.info(`activated in ${activationMs.toFixed(1)} ms`);

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Dtype } from '../protocol/worker';
 import { DEFAULT_MODEL } from '../core/models/modelRef';
+import { DEFAULT_HOVER_SUMMARY_MODEL, DEFAULT_SUMMARY_MODEL } from '../core/summarize/summaryModels';
 import { restrictedWorkspaceValues, withAdmittedWorkspaceModels, type IgnoredSetting } from './models/workspaceTrust';
 
 export const SECTION = 'bertLens';
@@ -15,6 +16,63 @@ export interface BertLensSettings {
   readonly allowDownloads: boolean;
   /** Whether the Attention view re-inspects the editor selection as it changes (unless pinned). */
   readonly attentionFollowsSelection: boolean;
+  readonly summary: SummarySettings;
+  readonly hover: HoverSettings;
+}
+
+/** `bertLens.summary.*`: the Summary panel and its models. */
+export interface SummarySettings {
+  /** Seq2seq model (Hub id or folder) for the Summary panel. */
+  readonly model: string;
+  /** Seq2seq model (Hub id or folder) for abstractive hover summaries. */
+  readonly hoverModel: string;
+  /** `auto`: abstractive when the seq2seq model can be had, else extractive with the embedding model. */
+  readonly mode: 'auto' | 'abstractive' | 'extractive';
+  readonly dtype: Dtype;
+  /** Most generated tokens; 0 = the model's own default. */
+  readonly maxTokens: number;
+  /** Sentences an extractive summary picks; 0 = automatic (√sentences, at most 5). */
+  readonly sentences: number;
+}
+
+/** `bertLens.hover.*`: summaries on hover. */
+export interface HoverSettings {
+  readonly enabled: boolean;
+  /** Language ids that get summary hovers; `*` means all. */
+  readonly languages: readonly string[];
+  /** Smallest symbol or paragraph, in lines, that gets a summary hover. */
+  readonly minLines: number;
+  readonly mode: 'extractive' | 'abstractive';
+}
+
+export const DEFAULT_HOVER_LANGUAGES: readonly string[] = [
+  'typescript', 'typescriptreact', 'javascript', 'javascriptreact', 'python', 'java', 'go', 'rust', 'csharp', 'c', 'cpp',
+  'php', 'ruby', 'kotlin', 'swift', 'scala', 'markdown', 'plaintext',
+];
+
+function readSummarySettings(c: vscode.WorkspaceConfiguration): Pick<BertLensSettings, 'summary' | 'hover'> {
+  const mode = c.get<string>('summary.mode');
+  const count = (key: string, fallback: number): number => {
+    const v = c.get<number>(key);
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : fallback;
+  };
+  const languages = c.get<unknown>('hover.languages');
+  return {
+    summary: {
+      model: c.get<string>('summary.model')?.trim() || DEFAULT_SUMMARY_MODEL,
+      hoverModel: c.get<string>('summary.hoverModel')?.trim() || DEFAULT_HOVER_SUMMARY_MODEL,
+      mode: mode === 'abstractive' || mode === 'extractive' ? mode : 'auto',
+      dtype: c.get<string>('summary.dtype') === 'fp32' ? 'fp32' : 'q8',
+      maxTokens: count('summary.maxTokens', 0),
+      sentences: count('summary.sentences', 0),
+    },
+    hover: {
+      enabled: c.get<boolean>('hover.enabled') ?? true,
+      languages: Array.isArray(languages) ? languages.filter((l): l is string => typeof l === 'string') : DEFAULT_HOVER_LANGUAGES,
+      minLines: count('hover.minLines', 5),
+      mode: c.get<string>('hover.mode') === 'abstractive' ? 'abstractive' : 'extractive',
+    },
+  };
 }
 
 export function readSettings(): BertLensSettings {
@@ -27,6 +85,7 @@ export function readSettings(): BertLensSettings {
     hubMirror: c.get<string>('hubMirror')?.trim() ?? '',
     allowDownloads: c.get<boolean>('allowDownloads') ?? true,
     attentionFollowsSelection: c.get<boolean>('attention.followSelection') ?? true,
+    ...readSummarySettings(c),
   };
 }
 

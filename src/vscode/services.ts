@@ -6,6 +6,7 @@ import { AttentionViewProvider } from './attentionViewProvider';
 import { Config } from './config';
 import { Logger } from './logger';
 import { ModelService } from './modelService';
+import { Summaries } from './summary/summaries';
 import { SearchPanel } from './search/searchPanel';
 import { SearchService } from './search/searchService';
 import { SearchStatusBar } from './search/searchStatusBar';
@@ -23,6 +24,7 @@ export interface Services {
   readonly modelsUi: ModelsUi;
   readonly attentionView: AttentionViewProvider;
   readonly inspector: AttentionInspector;
+  readonly summaries: Summaries;
   readonly search: SearchService;
   readonly searchPanel: SearchPanel;
 }
@@ -40,6 +42,7 @@ export function createServices(context: vscode.ExtensionContext): Services {
   const modelsUi = new ModelsUi(models, worker, config, runtimeNotice, logger.child('models-ui'));
   const attentionView = new AttentionViewProvider(context.extensionUri, logger.child('attention-view'));
   const inspector = new AttentionInspector(models, attentionView, config, logger.child('attention'));
+  const summaries = new Summaries(context, config, worker, models, logger.child('summaries'));
   const search = new SearchService(context, config, models, worker, logger.child('search'));
   const searchPanel = new SearchPanel(context.extensionUri, search, logger.child('search-panel'));
   context.subscriptions.push(
@@ -50,10 +53,11 @@ export function createServices(context: vscode.ExtensionContext): Services {
     modelsUi,
     attentionView,
     inspector,
+    summaries,
     searchPanel,
     new SearchStatusBar(search),
     search,
     { dispose: () => void worker.dispose() },
   );
-  return { context, logger, config, worker, models, modelsUi, attentionView, inspector, search, searchPanel };
+  return { context, logger, config, worker, models, modelsUi, attentionView, inspector, summaries, search, searchPanel };
 }

@@ -10,6 +10,7 @@ import { ModelResolver } from '../../src/core/models/modelResolver';
 import { ModelWorkerClient, WorkerRequestError } from '../../src/core/worker/modelWorkerClient';
 import type { LocalModel } from '../../src/protocol/worker';
 import { fixtureModel, workerScript } from '../harness/paths';
+import { threeTopicDocument as topicDocument } from '../harness/summaryFixtures';
 
 // ---- fakes ---------------------------------------------------------------------------------------------------
 
@@ -60,18 +61,7 @@ const TOPICS = {
   ],
 };
 
-function threeTopicDocument(): { text: string; topicOf: (start: number) => string } {
-  const ranges: { start: number; end: number; topic: string }[] = [];
-  let text = '';
-  for (let i = 0; i < 4; i += 2) {
-    for (const [topic, sentences] of Object.entries(TOPICS)) {
-      const start = text.length;
-      text += `${sentences[i]} ${sentences[i + 1]}\n\n`;
-      ranges.push({ start, end: text.length, topic });
-    }
-  }
-  return { text, topicOf: (at) => ranges.find((r) => at >= r.start && at < r.end)!.topic };
-}
+const threeTopicDocument = (): ReturnType<typeof topicDocument> => topicDocument(TOPICS);
 
 // ---- sentences -----------------------------------------------------------------------------------------------
 

@@ -37,6 +37,12 @@ export class ModelDownloadError extends Error {
   }
 }
 
+/** Files of a model repository: required ones must exist; optional ones are fetched when the repository has them. */
+export interface ModelFiles {
+  readonly required: readonly string[];
+  readonly optional: readonly string[];
+}
+
 /** Files a BERT-family encoder needs, by dtype; optional ones are fetched when the repository has them. */
 export function encoderFiles(dtype: Dtype): { required: string[]; optional: string[] } {
   return {
@@ -67,24 +73,25 @@ export class HubDownloader {
     return hubModelDir(this.options.cacheDir, id, revision);
   }
 
-  /** True when every file the dtype needs is already in the cache. */
-  isCached(id: string, revision: string, dtype: Dtype): boolean {
+  /** True when every required file (by default an encoder's for the dtype) is already in the cache. */
+  isCached(id: string, revision: string, dtype: Dtype, files: ModelFiles = encoderFiles(dtype)): boolean {
     const dir = this.modelDir(id, revision);
-    return encoderFiles(dtype).required.every((f) => fs.existsSync(path.join(dir, f)));
+    return files.required.every((f) => fs.existsSync(path.join(dir, f)));
   }
 
   /**
-   * Makes sure the model's files are in the cache and returns its folder.
+   * Makes sure the model's files are in the cache and returns its folder. `files` names them (default: an
+   * encoder's for the dtype; seq2seq models pass `seq2seqFiles(dtype)`).
    * @throws ModelDownloadError
    */
   async ensure(
     id: string,
     revision: string,
     dtype: Dtype,
-    options: { signal?: AbortSignal; onProgress?: (p: DownloadProgress) => void } = {},
+    options: { signal?: AbortSignal; onProgress?: (p: DownloadProgress) => void; files?: ModelFiles } = {},
   ): Promise<string> {
     const dir = this.modelDir(id, revision);
-    const { required, optional } = encoderFiles(dtype);
+    const { required, optional } = options.files ?? encoderFiles(dtype);
     const exists = (f: string): boolean => fs.existsSync(path.join(dir, f)) || fs.existsSync(path.join(dir, f + ABSENT_SUFFIX));
     const missing = [...required, ...optional].filter((f) => !exists(f));
     if (missing.length === 0) return dir;

@@ -1,0 +1,126 @@
+import * as vscode from 'vscode';
+import { isSummaryViewMessage, type HostToSummaryView, type SummaryViewToHost } from '../../protocol/summaryView';
+import type { Logger } from '../logger';
+import { webviewHtml, webviewOptions } from '../webviewHtml';
+
+/** Messages from the panel other than the `ready` handshake, which the panel class handles itself. */
+export type SummaryPanelRequest = Exclude<SummaryViewToHost, { type: 'ready' }>;
+
+/**
+ * The Summary panel's webview plumbing: one editor panel, created beside the editor on first use and revived after
+ * a reload (its page restores the last summary from its own state). Messages posted while the page is not ready
+ * (loading, or hidden: the page is not kept alive when hidden) are held and sent in order when it says `ready`;
+ * of the streamed text only the newest is kept, and a new summary drops what was held for the old one. Every
+ * message from the page is validated before anyone sees it.
+ */
+export class SummaryPanel implements vscode.Disposable {
+  static readonly viewType = 'bertLens.summary';
+
+  private panel: vscode.WebviewPanel | undefined;
+  private ready = false;
+  private held: HostToSummaryView[] = [];
+  private panelDisposables: vscode.Disposable[] = [];
+  private readonly requestEmitter = new vscode.EventEmitter<SummaryPanelRequest>();
+  private readonly readyEmitter = new vscode.EventEmitter<void>();
+  /** Fires for every valid request from the page. */
+  readonly onDidRequest = this.requestEmitter.event;
+  /** Messages sent to the page, newest last (the current summary's; read by tests). */
+  sent: HostToSummaryView[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Shows the panel beside the active editor (creating it if needed) without taking focus. */
+  show(): void {
+    if (this.panel) {
+      if (!this.panel.visible) this.panel.reveal(undefined, true);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      SummaryPanel.viewType,
+      'Summary',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      webviewOptions(this.extensionUri),
+    );
+    this.attach(panel);
+  }
+
+  /** Takes over a panel restored by VS Code after a reload. */
+  revive(panel: vscode.WebviewPanel): void {
+    this.panel?.dispose();
+    panel.webview.options = webviewOptions(this.extensionUri);
+    this.attach(panel);
+  }
+
+  get isOpen(): boolean {
+    return this.panel !== undefined;
+  }
+
+  /** Resolves once the page has said `ready` (at once when it already has). */
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve) => {
+      const sub = this.readyEmitter.event(() => {
+        sub.dispose();
+        resolve();
+      });
+    });
+  }
+
+  post(message: HostToSummaryView): void {
+    if (message.type === 'start') this.sent = [];
+    this.sent.push(message);
+    if (this.panel && this.ready) {
+      void this.panel.webview.postMessage(message);
+      return;
+    }
+    if (message.type === 'start') this.held = [];
+    if (message.type === 'stream') this.held = this.held.filter((m) => m.type !== 'stream');
+    this.held.push(message);
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panel = panel;
+    this.ready = false;
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'bert-lens.svg');
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { title: 'Summary', script: 'summary', styles: ['webview.css', 'summary.css'] });
+    this.panelDisposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => {
+        if (!isSummaryViewMessage(m)) {
+          this.logger.warn(`ignored an invalid message from the Summary panel: ${JSON.stringify(m)?.slice(0, 200)}`);
+          return;
+        }
+        if (m.type === 'ready') this.onReady();
+        else this.requestEmitter.fire(m);
+      }),
+      // A hidden page is torn down; it says `ready` again when shown.
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
+      panel.onDidDispose(() => {
+        if (this.panel !== panel) return;
+        this.panel = undefined;
+        this.ready = false;
+        this.held = [];
+        this.panelDisposables.forEach((d) => d.dispose());
+        this.panelDisposables = [];
+      }),
+    );
+  }
+
+  private onReady(): void {
+    this.ready = true;
+    const held = this.held;
+    this.held = [];
+    for (const m of held) void this.panel?.webview.postMessage(m);
+    this.readyEmitter.fire();
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.requestEmitter.dispose();
+    this.readyEmitter.dispose();
+  }
+}

@@ -1,0 +1,181 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { commentSyntax } from '../../core/summarize/comments';
+import { lineCount, markdownSectionAt, paragraphAt, paragraphsIn, type TextRange } from './paragraphs';
+
+/** Something a hover or a command can summarise. */
+export interface SummaryTarget {
+  readonly kind: 'symbol' | 'section' | 'paragraph';
+  /** What is summarised (a symbol with the comment block right above it). */
+  readonly range: vscode.Range;
+  /** Where hovering shows the summary: a symbol's name, a section's heading line, a paragraph. */
+  readonly trigger: vscode.Range;
+  /** e.g. `upload.ts › uploadWithRetry`. */
+  readonly label: string;
+  readonly text: string;
+}
+
+const SUMMARISED_KINDS = new Set([
+  vscode.SymbolKind.Function,
+  vscode.SymbolKind.Method,
+  vscode.SymbolKind.Constructor,
+  vscode.SymbolKind.Class,
+  vscode.SymbolKind.Interface,
+  vscode.SymbolKind.Struct,
+]);
+
+const PROSE = new Set(['markdown', 'plaintext']);
+
+interface FlatSymbol {
+  readonly name: string;
+  readonly range: vscode.Range;
+  readonly selectionRange: vscode.Range;
+  readonly depth: number;
+}
+
+/**
+ * Finds summary targets in documents: functions, classes and methods from the language's document symbols
+ * (`vscode.executeDocumentSymbolProvider`, asked once per document version), Markdown sections and paragraphs
+ * of Markdown and plain text.
+ */
+export class SummaryTargets implements vscode.Disposable {
+  private readonly symbols = new Map<string, { version: number; symbols: Promise<FlatSymbol[]> }>();
+  private readonly subscription = vscode.workspace.onDidCloseTextDocument((d) => this.symbols.delete(d.uri.toString()));
+
+  dispose(): void {
+    this.subscription.dispose();
+  }
+
+  /** True for languages summarised as prose (paragraphs and sections) rather than by symbols. */
+  static isProse(languageId: string): boolean {
+    return PROSE.has(languageId);
+  }
+
+  /** The target whose trigger holds `position`, if any (symbols: the innermost one whose name is there). */
+  async at(document: vscode.TextDocument, position: vscode.Position, minLines: number): Promise<SummaryTarget | undefined> {
+    if (SummaryTargets.isProse(document.languageId)) return this.proseAt(document, document.offsetAt(position), minLines);
+    const symbols = await this.symbolsOf(document);
+    const hit = symbols.filter((s) => s.selectionRange.contains(position) && bigEnough(s.range, minLines)).sort((a, b) => b.depth - a.depth)[0];
+    return hit && this.symbolTarget(document, hit);
+  }
+
+  /** The innermost summarisable symbol that contains `position` (anywhere in its body), if any. */
+  async enclosing(document: vscode.TextDocument, position: vscode.Position): Promise<SummaryTarget | undefined> {
+    if (SummaryTargets.isProse(document.languageId)) return this.proseAt(document, document.offsetAt(position), 1);
+    const symbols = await this.symbolsOf(document);
+    const hit = symbols.filter((s) => s.range.contains(position)).sort((a, b) => b.depth - a.depth)[0];
+    return hit && this.symbolTarget(document, hit);
+  }
+
+  /** Targets whose trigger is inside `ranges` (the visible part of an editor), at most `limit`. */
+  async within(document: vscode.TextDocument, ranges: readonly vscode.Range[], minLines: number, limit = 30): Promise<SummaryTarget[]> {
+    const out: SummaryTarget[] = [];
+    if (SummaryTargets.isProse(document.languageId)) {
+      const text = document.getText();
+      const markdown = document.languageId === 'markdown';
+      for (const r of ranges) {
+        const from = document.offsetAt(r.start);
+        const to = document.offsetAt(r.end);
+        if (markdown) {
+          for (let line = r.start.line; line <= r.end.line; line++) {
+            if (!/^ {0,3}#{1,6}[ \t]/.test(document.lineAt(line).text)) continue;
+            const t = this.proseAt(document, document.offsetAt(new vscode.Position(line, 0)), minLines, 'section');
+            if (t) out.push(t);
+          }
+        }
+        for (const p of paragraphsIn(text, from, to, markdown)) {
+          if (lineCount(text, p) >= minLines || p.end - p.start >= 400) out.push(this.paragraphTarget(document, p));
+        }
+      }
+    } else {
+      for (const s of await this.symbolsOf(document)) {
+        if (bigEnough(s.range, minLines) && ranges.some((r) => r.contains(s.selectionRange))) out.push(this.symbolTarget(document, s));
+      }
+    }
+    return out.slice(0, limit);
+  }
+
+  private async symbolsOf(document: vscode.TextDocument): Promise<FlatSymbol[]> {
+    const key = document.uri.toString();
+    const known = this.symbols.get(key);
+    if (known && known.version === document.version) return known.symbols;
+    const symbols = Promise.resolve(
+      vscode.commands.executeCommand<(vscode.DocumentSymbol | vscode.SymbolInformation)[] | undefined>('vscode.executeDocumentSymbolProvider', document.uri),
+    ).then(
+      (found) => flatten(found ?? []),
+      () => [],
+    );
+    this.symbols.set(key, { version: document.version, symbols });
+    // An empty answer may only mean the language server is still starting: ask again next time.
+    void symbols.then((s) => {
+      if (s.length === 0 && this.symbols.get(key)?.symbols === symbols) this.symbols.delete(key);
+    });
+    return symbols;
+  }
+
+  private symbolTarget(document: vscode.TextDocument, symbol: FlatSymbol): SummaryTarget {
+    const range = withLeadingComments(document, symbol.range);
+    return {
+      kind: 'symbol',
+      range,
+      trigger: symbol.selectionRange,
+      label: `${path.basename(document.uri.path)} › ${symbol.name}`,
+      text: document.getText(range),
+    };
+  }
+
+  private proseAt(document: vscode.TextDocument, offset: number, minLines: number, only?: 'section'): SummaryTarget | undefined {
+    const text = document.getText();
+    if (document.languageId === 'markdown') {
+      const section = markdownSectionAt(text, offset);
+      if (section) {
+        if (lineCount(text, section) < minLines) return undefined;
+        const range = new vscode.Range(document.positionAt(section.start), document.positionAt(section.end));
+        return { kind: 'section', range, trigger: document.lineAt(range.start.line).range, label: `${path.basename(document.uri.path)} › ${section.title}`, text: document.getText(range) };
+      }
+    }
+    if (only) return undefined;
+    const p = paragraphAt(text, offset, document.languageId === 'markdown');
+    if (!p || (lineCount(text, p) < minLines && p.end - p.start < 400)) return undefined;
+    return this.paragraphTarget(document, p);
+  }
+
+  private paragraphTarget(document: vscode.TextDocument, p: TextRange): SummaryTarget {
+    const range = new vscode.Range(document.positionAt(p.start), document.positionAt(p.end));
+    const lines = `${range.start.line + 1}-${range.end.line + 1}`;
+    return { kind: 'paragraph', range, trigger: range, label: `${path.basename(document.uri.path)}:${lines}`, text: document.getText(range) };
+  }
+}
+
+function bigEnough(range: vscode.Range, minLines: number): boolean {
+  return range.end.line - range.start.line + 1 >= minLines;
+}
+
+function flatten(found: readonly (vscode.DocumentSymbol | vscode.SymbolInformation)[], depth = 0, out: FlatSymbol[] = []): FlatSymbol[] {
+  for (const s of found) {
+    // The command returns objects that are both DocumentSymbol and SymbolInformation when the provider gives trees.
+    if (!('selectionRange' in s)) {
+      // A flat SymbolInformation: no name range; the start of the symbol stands for it.
+      const range = s.location.range;
+      if (SUMMARISED_KINDS.has(s.kind)) out.push({ name: s.name, range, selectionRange: new vscode.Range(range.start, range.start.translate(0, s.name.length)), depth });
+      continue;
+    }
+    if (SUMMARISED_KINDS.has(s.kind)) out.push({ name: s.name, range: s.range, selectionRange: s.selectionRange, depth });
+    flatten(s.children ?? [], depth + 1, out);
+  }
+  return out;
+}
+
+/** Extends a symbol's range up over the comment block, decorators and blank-free lines right above it. */
+function withLeadingComments(document: vscode.TextDocument, range: vscode.Range): vscode.Range {
+  const syntax = commentSyntax(document.languageId);
+  if (!syntax) return range;
+  const starts = [syntax.line, syntax.block?.[0], syntax.block ? '*' : undefined, syntax.block?.[1], '@'].filter((s): s is string => !!s);
+  let line = range.start.line;
+  while (line > 0) {
+    const above = document.lineAt(line - 1).text.trimStart();
+    if (above === '' || !starts.some((s) => above.startsWith(s))) break;
+    line--;
+  }
+  return line === range.start.line ? range : new vscode.Range(new vscode.Position(line, 0), range.end);
+}

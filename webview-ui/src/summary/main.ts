@@ -1,0 +1,204 @@
+import type { HostToSummaryView, SummaryMode, SummarySource, SummaryView, SummaryViewToHost } from '../../../src/protocol/summaryView';
+import { isHostToSummaryView } from '../../../src/protocol/summaryView';
+import { connectToHost, h } from '../shared/host';
+import { WhereFrom, type LayerChoice } from './whereFrom';
+
+type Phase = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
+
+/** What the panel restores after being hidden or after a reload (cross-attention data is asked for again). */
+interface PanelState {
+  readonly id: number | null;
+  readonly phase: Phase;
+  readonly source: SummarySource | null;
+  readonly mode: SummaryMode | null;
+  readonly modelLabel: string;
+  readonly notice: string;
+  /** Streamed text while running; the final text once done. */
+  readonly text: string;
+  readonly message: string;
+  readonly summary: SummaryView | null;
+  readonly layer: LayerChoice;
+  readonly selected: number | null;
+  /** Stream updates received for this summary (read by tests). */
+  readonly updates: number;
+}
+
+const EMPTY: PanelState = { id: null, phase: 'empty', source: null, mode: null, modelLabel: '', notice: '', text: '', message: '', summary: null, layer: 'mean', selected: null, updates: 0 };
+
+const host = connectToHost<SummaryViewToHost, PanelState>();
+let state: PanelState = { ...EMPTY, ...host.state };
+
+const app = document.getElementById('app')!;
+const sourceLink = h('a', { href: '#', class: 'source', id: 'source', title: 'Show the summarised text in the editor' });
+const modeBadge = h('span', { class: 'badge', id: 'mode' });
+const modelName = h('span', { class: 'model', id: 'model' });
+const facts = h('span', { class: 'facts', id: 'facts' });
+const header = h('div', { class: 'header' }, sourceLink, h('div', { class: 'meta' }, modeBadge, modelName, facts));
+const notice = h('div', { class: 'notice', id: 'notice', role: 'note' });
+const progressText = h('span', { class: 'progress-text' });
+const progressBar = h('progress', { max: '1' });
+const cancelButton = h('button', { type: 'button', id: 'cancel', class: 'secondary' }, 'Cancel');
+const status = h('div', { class: 'status', id: 'status', role: 'status', 'aria-live': 'polite' }, progressText, progressBar, cancelButton);
+const summaryText = h('p', { class: 'summary-text', id: 'summary-text' });
+const sentences = h('ol', { class: 'sentences', id: 'sentences' });
+const summary = h('section', { class: 'summary', id: 'summary', 'aria-label': 'Summary' }, summaryText, sentences);
+const copyButton = h('button', { type: 'button', id: 'copy' }, 'Copy');
+const commentButton = h('button', { type: 'button', id: 'insert-comment' }, 'Insert as Comment');
+const abstractiveButton = h('button', { type: 'button', id: 'rerun-abstractive' }, 'Abstractive');
+const extractiveButton = h('button', { type: 'button', id: 'rerun-extractive' }, 'Extractive');
+const actions = h('div', { class: 'actions' }, copyButton, commentButton, h('span', { class: 'again' }, 'Summarize again:', abstractiveButton, extractiveButton));
+const whereFromButton = h('button', { type: 'button', id: 'where-from', class: 'secondary' }, 'Where did this come from?');
+const whereFromNote = h('div', { class: 'where-note', id: 'where-note' });
+const whereFrom = new WhereFrom({
+  onSourceClick: (start, end) => reveal(start, end),
+  onChange: (layer, selected) => save({ layer, selected }),
+});
+const empty = h('p', { class: 'empty' }, 'Run “BERT Lens: Summarize Document”, “Summarize Selection” or “Summarize Function or Class at Cursor”.');
+app.append(empty, header, notice, status, summary, actions, whereFromButton, whereFromNote, whereFrom.element);
+
+sourceLink.addEventListener('click', (e) => {
+  e.preventDefault();
+  if (state.source) reveal(0, state.source.length);
+});
+cancelButton.addEventListener('click', () => state.id !== null && host.post({ type: 'cancel', id: state.id }));
+copyButton.addEventListener('click', () => host.post({ type: 'copy', text: state.text }));
+commentButton.addEventListener('click', () => {
+  const s = state.source;
+  if (s) host.post({ type: 'insertComment', uri: s.uri, line: s.line, languageId: s.languageId, text: state.text });
+});
+abstractiveButton.addEventListener('click', () => rerun('abstractive'));
+extractiveButton.addEventListener('click', () => rerun('extractive'));
+whereFromButton.addEventListener('click', () => requestCrossAttention());
+
+host.onMessage(isHostToSummaryView, (m) => receive(m));
+render();
+// A restored abstractive summary asks for its cross-attention again (the data is not kept in the state).
+if (state.phase === 'done' && state.summary?.crossAttention === 'ready') requestCrossAttention();
+host.post({ type: 'ready' });
+
+function receive(m: HostToSummaryView): void {
+  if (m.type === 'start') {
+    whereFrom.clear();
+    save({ ...EMPTY, id: m.id, phase: 'running', source: m.source, message: 'Choosing the model…', layer: state.layer });
+    return;
+  }
+  if (m.id !== state.id) return;
+  switch (m.type) {
+    case 'mode':
+      save({ mode: m.mode, modelLabel: m.modelLabel, notice: m.notice ?? '', message: m.mode === 'abstractive' ? 'Generating…' : 'Picking sentences…' });
+      break;
+    case 'progress':
+      save({ message: m.message });
+      if (m.total !== undefined && m.total > 1) progressBar.value = (m.done ?? 0) / m.total;
+      else progressBar.removeAttribute('value');
+      break;
+    case 'stream':
+      save({ text: m.text, updates: state.updates + 1, message: `Generating… ${m.step} tokens` });
+      break;
+    case 'done':
+      save({ phase: 'done', summary: m.summary, text: m.summary.text, mode: m.summary.mode, modelLabel: m.summary.modelLabel, message: '' });
+      if (m.summary.crossAttention === 'ready') requestCrossAttention();
+      break;
+    case 'error':
+      save({ phase: 'error', message: m.message });
+      break;
+    case 'cancelled':
+      save({ phase: 'cancelled', message: 'Cancelled.' });
+      break;
+    case 'crossAttention':
+      whereFromNote.textContent = '';
+      whereFrom.show(m.data, state.layer, state.selected);
+      render();
+      break;
+    case 'crossAttentionError':
+      whereFromNote.textContent = m.message;
+      whereFromButton.disabled = false;
+      break;
+  }
+}
+
+function requestCrossAttention(): void {
+  if (state.id === null) return;
+  whereFromButton.disabled = true;
+  whereFromNote.textContent = 'Reading the cross-attention…';
+  host.post({ type: 'requestCrossAttention', id: state.id });
+}
+
+function rerun(mode: SummaryMode): void {
+  if (state.source) host.post({ type: 'rerun', source: state.source, mode });
+}
+
+function reveal(start: number, end: number): void {
+  const s = state.source;
+  if (s) host.post({ type: 'reveal', uri: s.uri, start: s.offset + start, end: s.offset + end });
+}
+
+function save(change: Partial<PanelState>): void {
+  state = { ...state, ...change };
+  host.saveState(state);
+  render();
+}
+
+function render(): void {
+  const { phase, source, summary: done } = state;
+  empty.hidden = phase !== 'empty';
+  header.hidden = phase === 'empty';
+  sourceLink.textContent = source?.label ?? '';
+  modeBadge.textContent = state.mode ?? '';
+  modeBadge.hidden = state.mode === null;
+  modelName.textContent = state.modelLabel;
+  facts.textContent = done ? summaryFacts(done) : '';
+  notice.textContent = [state.notice, done?.truncated ? 'The input was longer than the model reads: its end was not read.' : ''].filter(Boolean).join(' ');
+  notice.hidden = notice.textContent === '';
+
+  const running = phase === 'running';
+  status.hidden = phase === 'done' || phase === 'empty';
+  status.className = `status ${phase === 'error' ? 'error' : 'busy'}`;
+  progressText.textContent = state.message;
+  progressBar.hidden = !running;
+  cancelButton.hidden = !running;
+
+  summary.hidden = phase === 'empty';
+  summary.dataset.state = phase;
+  summary.dataset.mode = state.mode ?? '';
+  summary.dataset.updates = String(state.updates);
+  if (done?.ids) summary.dataset.ids = JSON.stringify(done.ids);
+  else delete summary.dataset.ids;
+
+  const extractive = phase === 'done' && done?.mode === 'extractive';
+  sentences.hidden = !extractive;
+  summaryText.hidden = extractive || whereFrom.hasData;
+  summaryText.textContent = state.text;
+  if (extractive && done?.sentences) {
+    sentences.replaceChildren(
+      ...done.sentences.map((s) => {
+        const link = h('a', { href: '#', class: 'sentence', 'data-start': String(s.start), 'data-end': String(s.end), 'data-rank': String(s.rank), title: `Show in the document (pick ${s.rank})` }, s.text);
+        link.addEventListener('click', (e) => {
+          e.preventDefault();
+          reveal(s.start, s.end);
+        });
+        return h('li', {}, link);
+      }),
+    );
+    if (done.totalSentences !== undefined) sentences.dataset.total = String(done.totalSentences);
+  }
+  if (whereFrom.hasData && phase === 'done') {
+    if (whereFrom.summary.parentElement !== summary) summary.prepend(whereFrom.summary);
+  } else whereFrom.summary.remove();
+
+  actions.hidden = phase !== 'done';
+  const abstractiveDone = phase === 'done' && done?.mode === 'abstractive';
+  whereFromButton.hidden = !abstractiveDone || whereFrom.hasData || done?.crossAttention === 'unavailable';
+  whereFromNote.hidden = !abstractiveDone;
+  whereFrom.element.hidden = !abstractiveDone || !whereFrom.hasData;
+  abstractiveButton.setAttribute('aria-pressed', String(state.mode === 'abstractive'));
+  extractiveButton.setAttribute('aria-pressed', String(state.mode === 'extractive'));
+}
+
+/** `12 tokens · 3 parts · 0.4 s` or `3 of 12 sentences · 0.2 s`. */
+function summaryFacts(s: SummaryView): string {
+  const seconds = `${(s.elapsedMs / 1000).toFixed(1)} s`;
+  if (s.mode === 'extractive') return `${s.sentences?.length ?? 0} of ${s.totalSentences ?? 0} sentences · ${seconds}`;
+  const tokens = Math.max(0, (s.ids?.length ?? 1) - 1);
+  return [`${tokens} tokens`, s.parts && s.parts > 1 ? `${s.parts} parts` : '', seconds].filter(Boolean).join(' · ');
+}
