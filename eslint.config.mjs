@@ -44,7 +44,10 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // Webviews share only message types and guards with the host, plus the pure attention math (no Node APIs).
     files: ['webview-ui/src/**/*.ts'],
-    rules: { 'no-console': ['error', { allow: ['warn'] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+src/(?!protocol/|core/attention/aggregate$)', message: 'webviews import only src/protocol and src/core/attention/aggregate' }] }],
+    },
   },
 );

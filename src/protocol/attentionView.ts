@@ -1,5 +1,5 @@
-import type { AttentionViewData, TokenSpan } from './attention';
-import { isRecord } from './worker';
+import type { AttentionViewData } from './attention';
+import { isIndex, isRecord, isTokenSpan } from './guards';
 
 /** Where the inspected text came from, so the view can say it and link back to it. */
 export interface AttentionSource {
@@ -48,8 +48,6 @@ export type AttentionViewToHost =
 
 /** Largest exported image the host accepts from the webview, in characters. */
 export const MAX_EXPORT_CHARS = 64 * 2 ** 20;
-
-const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 /** Validates a message from the webview; anything else is dropped by the host. */
 export function isAttentionViewMessage(m: unknown): m is AttentionViewToHost {
@@ -124,8 +122,4 @@ function isPayload(p: unknown): p is AttentionPayload {
     typeof s.uri === 'string' &&
     typeof s.offset === 'number'
   );
-}
-
-function isTokenSpan(t: unknown): t is TokenSpan {
-  return isRecord(t) && typeof t.text === 'string' && typeof t.start === 'number' && typeof t.end === 'number' && typeof t.special === 'boolean';
 }

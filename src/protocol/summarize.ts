@@ -5,6 +5,7 @@
  */
 import type { TokenSpan } from './attention';
 import type { LocalModel } from './worker';
+import { isRecord } from './guards';
 
 /**
  * How to decode. Every field is optional: unset fields take the model's own defaults (its
@@ -241,7 +242,6 @@ export interface StreamMessage {
   readonly update: StreamedUpdate;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalNumber = (v: unknown, min = 0): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= min);
 
 export function isGenerationOptions(o: unknown): o is GenerationOptions {

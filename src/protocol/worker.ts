@@ -1,4 +1,5 @@
 import type { AttentionMaps, AttentionViewData } from './attention';
+import { isIndex, isRecord } from './guards';
 import { isSeq2SeqWorkerRequest, type Seq2SeqWorkerRequest, type Seq2SeqWorkerResults, type StreamMessage } from './summarize';
 
 /** Which ONNX file of a model folder to run: `onnx/model.onnx` (fp32) or `onnx/model_quantized.onnx` (q8). */
@@ -136,9 +137,8 @@ export function isHostToWorker(m: unknown): m is HostToWorker {
 
 export function isWorkerRequest(r: unknown): r is WorkerRequest {
   if (!isRecord(r)) return false;
-  const count = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-  if (r.type === 'attentionLayer') return count(r.id) && count(r.layer);
-  if (r.type === 'attentionMaps') return count(r.id);
+  if (r.type === 'attentionLayer') return isIndex(r.id) && isIndex(r.layer);
+  if (r.type === 'attentionMaps') return isIndex(r.id);
   if (!isLocalModel(r.model)) return false;
   switch (r.type) {
     case 'modelInfo':
@@ -147,9 +147,9 @@ export function isWorkerRequest(r: unknown): r is WorkerRequest {
     case 'embed':
       return Array.isArray(r.texts) && r.texts.every((t) => typeof t === 'string');
     case 'attention':
-      return typeof r.text === 'string' && (r.windowStart === undefined || count(r.windowStart));
+      return typeof r.text === 'string' && (r.windowStart === undefined || isIndex(r.windowStart));
     case 'attentionView':
-      return typeof r.text === 'string' && (r.windowStart === undefined || count(r.windowStart)) && count(r.layer);
+      return typeof r.text === 'string' && (r.windowStart === undefined || isIndex(r.windowStart)) && isIndex(r.layer);
     default:
       return isSeq2SeqWorkerRequest(r);
   }
@@ -159,6 +159,4 @@ export function isLocalModel(m: unknown): m is LocalModel {
   return isRecord(m) && typeof m.ref === 'string' && typeof m.dir === 'string' && (m.dtype === 'fp32' || m.dtype === 'q8');
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isRecord };

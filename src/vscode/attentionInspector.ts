@@ -52,7 +52,7 @@ export class AttentionInspector implements vscode.Disposable {
   ) {
     this.disposables.push(
       this.highlight,
-      view.onDidRequest((r) => void this.onViewRequest(r)),
+      view.onDidRequest((r) => void this.onViewRequest(r).catch((e: unknown) => this.failedRequest(r, e))),
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
     );
   }
@@ -166,11 +166,7 @@ export class AttentionInspector implements vscode.Disposable {
         return this.inspect(document, current.range, request.start);
       }
       case 'requestLayer':
-        try {
-          this.view.showLayer(request.id, request.layer, await this.models.attentionLayer(request.id, request.layer));
-        } catch (e) {
-          this.view.showError(errorMessage(e));
-        }
+        this.view.showLayer(request.id, request.layer, await this.models.attentionLayer(request.id, request.layer));
         return;
       case 'exportJson':
         await this.exportJson();
@@ -179,6 +175,14 @@ export class AttentionInspector implements vscode.Disposable {
         await this.exportImage(request.format, request.data);
         return;
     }
+  }
+
+  /** A request from the view that failed: say so in the view and, for actions the user took, with a message. */
+  private failedRequest(request: AttentionViewRequest, e: unknown): void {
+    if (isCancellation(e)) return;
+    this.view.showError(errorMessage(e));
+    if (request.type === 'exportJson' || request.type === 'exportImage') void reportError(this.logger, 'Could not export the attention', e);
+    else this.logger.error(`attention view request ${request.type} failed`, e);
   }
 
   setPinned(pinned: boolean): void {

@@ -7,7 +7,7 @@ import type { Embeddings, LocalModel, ModelInfo } from '../protocol/worker';
 import { findAttentionTensors, type AttentionTensor } from '../core/attention/softmaxDiscovery';
 import { readOnnxGraph, withExtraOutputs } from '../core/onnx/onnxGraph';
 import { alignTokens, type AlignmentOptions } from '../core/text/tokenAlignment';
-import type { Checkpoint, EncoderModel } from './encoderModel';
+import { collectAttention, type Checkpoint, type EncoderModel } from './encoderModel';
 import { CodedError } from './errors';
 import { specialAffixes, tokenizerJson } from './tokenizerInfo';
 
@@ -194,16 +194,7 @@ export class BertModel implements EncoderModel {
     const out = await this.session.run(this.feeds([ids]), names);
     const n = ids.length;
     const { layers, heads } = this.info;
-    const weights = new Float32Array(layers * heads * n * n);
-    names.forEach((name, layer) => {
-      const tensor = out[name]!;
-      const dims = tensor.dims as number[];
-      if (dims.length !== 4 || dims[0] !== 1 || dims[1] !== heads || dims[2] !== n || dims[3] !== n) {
-        throw new CodedError('attentionUnavailable', `Attention output ${name} has shape [${dims.join(', ')}], expected [1, ${heads}, ${n}, ${n}]`);
-      }
-      weights.set(tensor.data as Float32Array, layer * heads * n * n);
-      tensor.dispose();
-    });
+    const weights = collectAttention(out, names, heads, n);
     const spans = alignTokens(source, all, this.alignment).slice(start, start + pieces.length);
     const special = (text: string, at: number): TokenSpan => ({ text, start: at, end: at, special: true });
     const first = spans[0]?.start ?? 0;

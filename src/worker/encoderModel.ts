@@ -1,5 +1,6 @@
 import type { AttentionMaps } from '../protocol/attention';
 import type { Embeddings, ModelInfo } from '../protocol/worker';
+import { CodedError } from './errors';
 
 /** Called between batches: reports progress and throws to abandon the work (cancellation). */
 export type Checkpoint = (done: number, total: number) => Promise<void>;
@@ -15,4 +16,29 @@ export interface EncoderModel {
    */
   attentionMaps(text: string, windowStart?: number): Promise<AttentionMaps>;
   dispose(): Promise<void>;
+}
+
+/** The part of an onnxruntime output tensor that attention collection reads. */
+interface OutputTensor {
+  readonly dims: readonly number[];
+  readonly data: unknown;
+  dispose(): void;
+}
+
+/**
+ * Copies one attention output per layer (each `[1, heads, n, n]`, in `names` order) into the flat
+ * `[layer][head][query][key]` layout of {@link AttentionMaps}, checking every shape, and frees the tensors.
+ */
+export function collectAttention(out: Readonly<Record<string, OutputTensor>>, names: readonly string[], heads: number, n: number): Float32Array {
+  const weights = new Float32Array(names.length * heads * n * n);
+  names.forEach((name, layer) => {
+    const tensor = out[name];
+    const dims = tensor?.dims ?? [];
+    if (!tensor || dims.length !== 4 || dims[0] !== 1 || dims[1] !== heads || dims[2] !== n || dims[3] !== n) {
+      throw new CodedError('attentionUnavailable', `Attention output ${name} has shape [${dims.join(', ')}], expected [1, ${heads}, ${n}, ${n}]`);
+    }
+    weights.set(tensor.data as Float32Array, layer * heads * n * n);
+    tensor.dispose();
+  });
+  return weights;
 }

@@ -4,7 +4,6 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { isHostToWorker, type HostToWorker, type LocalModel, type WorkerRequest, type WorkerResults, type WorkerToHost } from '../protocol/worker';
-import type { AttentionMaps } from '../protocol/attention';
 import { packLayer, packLayerMeans, packThumbnails, thumbnailSize } from '../core/attention/pack';
 import { USE_LITE_REF, modelDisplayName } from '../core/models/modelRef';
 import { BertModel } from './bertBackend';
@@ -20,15 +19,22 @@ if (!port) throw new Error('modelWorker must run in a worker thread');
 const models = new Map<string, Promise<EncoderModel>>();
 const seq2seq = new Seq2SeqService();
 const cancelled = new Set<number>();
-/** Full maps behind recent `attentionView` results, newest last; a few are kept for layer requests and export. */
-const keptMaps = new Map<number, AttentionMaps>();
-const KEPT_MAPS = 4;
+/**
+ * What recent `attentionView` results came from, newest last: every layer in 16 bits (half the memory of float32)
+ * for layer requests, and the input, so an export can compute the full-precision maps again.
+ */
+interface KeptAttention {
+  readonly request: Extract<WorkerRequest, { type: 'attentionView' }>;
+  readonly layers: readonly Uint16Array[];
+}
+const keptMaps = new Map<number, KeptAttention>();
+const KEPT_MAPS = 2;
 let nextMapsId = 1;
 
-function keptMapsFor(id: number): AttentionMaps {
-  const maps = keptMaps.get(id);
-  if (!maps) throw new CodedError('expired', 'These attention maps are no longer kept; inspect the text again.');
-  return maps;
+function keptMapsFor(id: number): KeptAttention {
+  const kept = keptMaps.get(id);
+  if (!kept) throw new CodedError('expired', 'These attention maps are no longer kept; inspect the text again.');
+  return kept;
 }
 
 function post(message: WorkerToHost, transfer: ArrayBuffer[] = []): void {
@@ -88,8 +94,10 @@ async function handle(id: number, request: WorkerRequest): Promise<WorkerResults
       const model = await modelFor(request);
       await checkpoint(id);
       const maps = await model.attentionMaps(request.text, request.windowStart ?? 0);
+      // A newer selection may have replaced this one while the model ran: don't pack and keep what nobody wants.
+      await checkpoint(id);
       const mapsId = nextMapsId++;
-      keptMaps.set(mapsId, maps);
+      keptMaps.set(mapsId, { request, layers: Array.from({ length: maps.layers }, (_, l) => packLayer(maps, l)) });
       for (const old of keptMaps.keys()) if (keptMaps.size > KEPT_MAPS) keptMaps.delete(old);
       const layer = Math.min(request.layer, maps.layers - 1);
       const size = thumbnailSize(maps.tokens.length);
@@ -98,19 +106,23 @@ async function handle(id: number, request: WorkerRequest): Promise<WorkerResults
         ...rest,
         id: mapsId,
         layer,
-        layerWeights: packLayer(maps, layer),
+        layerWeights: keptMaps.get(mapsId)!.layers[layer]!.slice(),
         layerMeans: packLayerMeans(maps),
         thumbnailSize: size,
         thumbnails: packThumbnails(maps, size),
       };
     }
     case 'attentionLayer': {
-      const maps = keptMapsFor(request.id);
-      if (request.layer >= maps.layers) throw new CodedError('badRequest', `Layer ${request.layer} does not exist (${maps.layers} layers)`);
-      return packLayer(maps, request.layer);
+      const { layers } = keptMapsFor(request.id);
+      const packed = layers[request.layer];
+      if (!packed) throw new CodedError('badRequest', `Layer ${request.layer} does not exist (${layers.length} layers)`);
+      return packed.slice();
     }
-    case 'attentionMaps':
-      return keptMapsFor(request.id);
+    case 'attentionMaps': {
+      // Full precision again from the same input (deterministic), rather than keeping float32 maps around.
+      const { request: original } = keptMapsFor(request.id);
+      return (await modelFor(original)).attentionMaps(original.text, original.windowStart ?? 0);
+    }
     case 'unload': {
       const key = `${request.model.ref}\u0000${request.model.dir}\u0000${request.model.dtype}`;
       const model = models.get(key);
@@ -132,9 +144,8 @@ async function handle(id: number, request: WorkerRequest): Promise<WorkerResults
   }
 }
 
-/** Buffers of the typed arrays in a result, moved instead of copied. Kept maps are copied: the worker still needs them. */
-function transferables(result: unknown, request: WorkerRequest): ArrayBuffer[] {
-  if (request.type === 'attentionMaps') return [];
+/** Buffers of the typed arrays in a result, moved instead of copied (results never share buffers with kept data). */
+function transferables(result: unknown): ArrayBuffer[] {
   const values = ArrayBuffer.isView(result) ? [result] : typeof result === 'object' && result !== null ? Object.values(result) : [];
   const buffers = new Set<ArrayBuffer>();
   for (const v of values) if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer) buffers.add(v.buffer);
@@ -160,7 +171,7 @@ port.on('message', (message: HostToWorker) => {
     return;
   }
   if (message.kind === 'cancel') {
-    cancelled.add(message.id);
+    if (running.has(message.id)) cancelled.add(message.id);
     return;
   }
   const { id, request } = message;
@@ -170,7 +181,7 @@ port.on('message', (message: HostToWorker) => {
   }
   const done = handle(id, request)
     .then(
-      (result) => post({ kind: 'result', id, result }, transferables(result, request)),
+      (result) => post({ kind: 'result', id, result }, transferables(result)),
       (e: unknown) => post({ kind: 'error', id, error: toWorkerError(e) }),
     )
     .finally(() => {

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { dequantize, packLayer, packLayerMeans, packThumbnails, quantize, thumbnailSize } from '../../src/core/attention/pack';
+import { packLayer, packLayerMeans, packThumbnails, thumbnailSize } from '../../src/core/attention/pack';
+import { dequantize, quantize } from '../../src/protocol/attention';
 import type { AttentionMaps } from '../../src/protocol/attention';
 import { loadReference, maxAbsDiff } from '../harness/reference';
 

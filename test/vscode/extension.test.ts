@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BertLensApi } from '../../src/extension';
-import { dequantize } from '../../src/core/attention/pack';
+import { dequantize } from '../../src/protocol/attention';
 import { waitFor } from '../harness/extensionTestIndex';
 import { loadReference, maxAbsDiff } from '../harness/reference';
 
@@ -84,7 +84,7 @@ export function register(): void {
       assert.ok(maxAbsDiff(dequantize(await services.models.attentionLayer(shown.id, 1)), item.attentions![1]!.flat(2)) < 1e-4);
 
       const target = vscode.Uri.file(path.join(os.tmpdir(), `bert-lens-export-${Date.now()}.json`));
-      await vscode.commands.executeCommand('bertLens.exportAttentionJson', target);
+      await services.inspector.exportJson(target);
       const exported = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(target))) as { tokens: { text: string }[]; attentions: number[][][][]; source: { label: string } };
       assert.deepEqual(exported.tokens.map((t) => t.text), item.tokens);
       assert.ok(maxAbsDiff(exported.attentions.flat(3), item.attentions!.flat(3)) < 1e-6, 'exported JSON has full precision');

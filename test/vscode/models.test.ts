@@ -61,9 +61,9 @@ export function register(): void {
       assert.deepEqual(ModelPickerHelpers.missingModelFiles(fixture('tiny-bert'), 'seq2seq'), ['onnx/encoder_model.onnx']);
     });
 
-    it('sets a role\'s model from the command and the status bar follows it to ready', async () => {
+    it('sets a role\'s model through the picker service and the status bar follows it to ready', async () => {
       const { services } = await api();
-      const written = await vscode.commands.executeCommand<string>('bertLens.selectModel', { role: 'embeddings', model: fixture('tiny-bert-wide') });
+      const written = await services.modelsUi.selectModel({ role: 'embeddings', model: fixture('tiny-bert-wide') });
       assert.equal(written, fixture('tiny-bert-wide'));
       assert.equal(settings().inspect('model')?.globalValue, fixture('tiny-bert-wide'));
       const bar = services.modelsUi.statusBar;
@@ -131,7 +131,7 @@ export function register(): void {
 
     it('offers the bundled encoder as a model like any other', async () => {
       const { services } = await api();
-      await vscode.commands.executeCommand('bertLens.selectModel', { role: 'embeddings', model: USE_LITE_REF });
+      await services.modelsUi.selectModel({ role: 'embeddings', model: USE_LITE_REF });
       await waitFor(() => services.modelsUi.statusBar.text === '$(circuit-board) USE lite (bundled)', { what: 'bundled ready', timeoutMs: 20_000 });
       const e = await services.models.embed(['a cat', 'a kitten'], token());
       assert.equal(services.models.states.get(services.models.stateKey(USE_LITE_REF, 'fp32')).kind, 'ready');

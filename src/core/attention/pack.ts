@@ -1,26 +1,10 @@
 /**
  * Compact forms of attention maps for the Attention view. Full maps of a 12 × 12-head model at 512 tokens are
  * 150 MB of float32 — far too much to post to a webview — so the view gets one layer at a time plus small
- * summaries, quantised to 16 bits (an error of at most 1 / 131070 ≈ 7.6e-6 on weights in [0, 1]).
+ * summaries, quantised to 16 bits (see `quantize` in protocol/attention.ts).
  */
-import type { AttentionMaps } from '../../protocol/attention';
+import { quantize, type AttentionMaps } from '../../protocol/attention';
 import { meanOverHeads, type MapsShape } from './aggregate';
-
-export const QUANT_MAX = 65535;
-
-/** Quantises weights in [0, 1] to 16 bits. */
-export function quantize(values: ArrayLike<number>): Uint16Array {
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, values[i]!)) * QUANT_MAX);
-  return out;
-}
-
-/** Undoes {@link quantize}. */
-export function dequantize(values: Uint16Array): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = values[i]! / QUANT_MAX;
-  return out;
-}
 
 export function shapeOf(maps: Pick<AttentionMaps, 'layers' | 'heads' | 'tokens'>): MapsShape {
   return { layers: maps.layers, heads: maps.heads, n: maps.tokens.length };

@@ -3,7 +3,7 @@ import { USE_LITE_REF } from '../../core/models/modelRef';
 import type { AttentionMaps, TokenSpan } from '../../protocol/attention';
 import type { Embeddings, ModelInfo } from '../../protocol/worker';
 import { SentencePieceTokenizer, type SentencePiece } from '../../core/text/sentencePiece';
-import type { Checkpoint, EncoderModel } from '../encoderModel';
+import { collectAttention, type Checkpoint, type EncoderModel } from '../encoderModel';
 import { CodedError } from '../errors';
 import { defaultUseAssetsDir, readUseAssets } from './useAssets';
 import { buildUseOnnxModel, USE_ATTENTION_NODES, type UseArchitecture } from './useOnnxGraph';
@@ -136,20 +136,8 @@ export class UseEncoder implements EncoderModel {
     const kept = pieces.slice(start, start + room);
     const n = kept.length;
     const { layers, heads } = this.architecture;
-    const weights = new Float32Array(layers * heads * n * n);
-    if (n > 0) {
-      const names = Array.from({ length: layers }, (_, l) => `attention_${l}`);
-      const out = await this.run([kept.map((p) => p.id)], names);
-      names.forEach((name, l) => {
-        const tensor = out[name]!;
-        const dims = tensor.dims as number[];
-        if (dims.length !== 4 || dims[0] !== 1 || dims[1] !== heads || dims[2] !== n || dims[3] !== n) {
-          throw new CodedError('attentionUnavailable', `Attention output ${name} has shape [${dims.join(', ')}], expected [1, ${heads}, ${n}, ${n}]`);
-        }
-        weights.set(tensor.data as Float32Array, l * heads * n * n);
-        tensor.dispose();
-      });
-    }
+    const names = Array.from({ length: layers }, (_, l) => `attention_${l}`);
+    const weights = n > 0 ? collectAttention(await this.run([kept.map((p) => p.id)], names), names, heads, n) : new Float32Array(0);
     const tokens: TokenSpan[] = kept.map((p) => ({ text: p.piece, start: p.start, end: p.end, special: false }));
     return {
       model: this.info.ref,

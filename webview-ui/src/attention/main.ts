@@ -1,7 +1,7 @@
 import type { AttentionPayload, AttentionViewToHost } from '../../../src/protocol/attentionView';
 import { isHostToAttentionView } from '../../../src/protocol/attentionView';
 import { rolloutRowFromMeans } from '../../../src/core/attention/aggregate';
-import { dequantize } from '../../../src/core/attention/pack';
+import { dequantize } from '../../../src/protocol/attention';
 import { connectToHost, h } from '../shared/host';
 import { Heatmap, type HeatmapCell } from './heatmap';
 import { HeadView } from './headView';

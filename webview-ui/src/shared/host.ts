@@ -23,8 +23,8 @@ export function connectToHost<TOut, TState>(): HostConnection<TOut, TState> {
     saveState: (state) => api.setState(state),
     onMessage(guard, handler) {
       window.addEventListener('message', (event: MessageEvent<unknown>) => {
+        // Anything that does not pass the guard is dropped.
         if (guard(event.data)) handler(event.data);
-        else console.warn('BERT Lens: ignored an invalid message from the extension host');
       });
     },
   };
