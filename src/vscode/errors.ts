@@ -47,3 +47,27 @@ export function abortSignalFor(token: vscode.CancellationToken): { signal: Abort
   const sub = token.onCancellationRequested(() => controller.abort());
   return { signal: controller.signal, dispose: () => sub.dispose() };
 }
+
+/**
+ * Waits for `work` on behalf of one caller: rejects with a CancellationError as soon as `token` is cancelled, while
+ * the work itself (shared with other callers) goes on.
+ */
+export function raceCancellation<T>(work: Promise<T>, token: vscode.CancellationToken): Promise<T> {
+  if (token.isCancellationRequested) return Promise.reject(new vscode.CancellationError());
+  return new Promise<T>((resolve, reject) => {
+    const sub = token.onCancellationRequested(() => {
+      sub.dispose();
+      reject(new vscode.CancellationError());
+    });
+    work.then(
+      (v) => {
+        sub.dispose();
+        resolve(v);
+      },
+      (e: unknown) => {
+        sub.dispose();
+        reject(e);
+      },
+    );
+  });
+}

@@ -7,7 +7,7 @@ import { describeModelRef, modelDisplayName, parseModelRef, USE_LITE_REF } from 
 import { ModelResolver } from '../core/models/modelResolver';
 import type { ModelWorkerClient } from '../core/worker/modelWorkerClient';
 import type { Config } from './config';
-import { abortSignalFor, isCancellation } from './errors';
+import { abortSignalFor, isCancellation, raceCancellation } from './errors';
 import type { Logger } from './logger';
 import { ModelStates, type ModelState } from './models/modelStates';
 
@@ -16,6 +16,8 @@ import { ModelStates, type ModelState } from './models/modelStates';
  * notification on first use) and runs requests on the model worker.
  */
 export class ModelService implements vscode.Disposable {
+  /** Downloads in progress, by model, dtype and mirror. */
+  private readonly downloads = new Map<string, Promise<LocalModel>>();
   /** The Hub model that could not be had this session, and why; the bundled encoder stands in for it. */
   private fallback: { readonly model: string; readonly reason: string } | undefined;
   private readonly subscription: vscode.Disposable;
@@ -129,36 +131,49 @@ export class ModelService implements vscode.Disposable {
   }
 
   private async resolveConfigured(token: vscode.CancellationToken): Promise<LocalModel> {
-    const { model, dtype } = this.config.settings;
+    const { model, dtype, hubMirror } = this.config.settings;
     const resolver = this.resolver();
     const baseDir = this.baseDir();
     if (!resolver.needsDownload(model, dtype, baseDir)) return resolver.resolve(model, dtype, baseDir ? { baseDir } : {});
+    // One download per model, shared by every request that needs it: a newer request (a new selection, a search)
+    // must not cancel a download an older one started. Only the notification's Cancel stops it.
+    const key = `${this.stateKey(model, dtype)}\u0000${hubMirror}`;
+    let download = this.downloads.get(key);
+    if (!download) {
+      download = this.download(resolver, model, dtype, baseDir).finally(() => this.downloads.delete(key));
+      this.downloads.set(key, download);
+    }
+    return raceCancellation(download, token);
+  }
+
+  private download(resolver: ModelResolver, model: string, dtype: Dtype, baseDir: string | undefined): Promise<LocalModel> {
     this.logger.info(`downloading ${model} (${dtype})`);
     const key = this.stateKey(model, dtype);
     this.states.set(key, { kind: 'downloading', percent: 0 });
-    return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `BERT Lens: downloading ${model}`, cancellable: true },
-      async (progress, progressToken) => {
-        const controller = new AbortController();
-        const subscriptions = [token, progressToken].map((t) => t.onCancellationRequested(() => controller.abort()));
-        let reported = 0;
-        try {
-          return await resolver.resolve(model, dtype, {
-            signal: controller.signal,
-            ...(baseDir ? { baseDir } : {}),
-            onProgress: (p) => {
-              const fileShare = p.fileTotal ? p.fileLoaded / p.fileTotal : 0;
-              const percent = ((p.filesDone + fileShare) / p.filesTotal) * 100;
-              const size = p.fileTotal ? ` (${(p.fileLoaded / 1e6).toFixed(1)} of ${(p.fileTotal / 1e6).toFixed(1)} MB)` : '';
-              progress.report({ message: `${p.file}${size}`, increment: Math.max(0, percent - reported) });
-              this.states.set(key, { kind: 'downloading', percent: Math.floor(percent) });
-              reported = Math.max(reported, percent);
-            },
-          });
-        } finally {
-          subscriptions.forEach((d) => d.dispose());
-        }
-      },
+    return Promise.resolve(
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `BERT Lens: downloading ${model}`, cancellable: true },
+        async (progress, progressToken) => {
+          const abort = abortSignalFor(progressToken);
+          let reported = 0;
+          try {
+            return await resolver.resolve(model, dtype, {
+              signal: abort.signal,
+              ...(baseDir ? { baseDir } : {}),
+              onProgress: (p) => {
+                const fileShare = p.fileTotal ? p.fileLoaded / p.fileTotal : 0;
+                const percent = ((p.filesDone + fileShare) / p.filesTotal) * 100;
+                const size = p.fileTotal ? ` (${(p.fileLoaded / 1e6).toFixed(1)} of ${(p.fileTotal / 1e6).toFixed(1)} MB)` : '';
+                progress.report({ message: `${p.file}${size}`, increment: Math.max(0, percent - reported) });
+                this.states.set(key, { kind: 'downloading', percent: Math.floor(percent) });
+                reported = Math.max(reported, percent);
+              },
+            });
+          } finally {
+            abort.dispose();
+          }
+        },
+      ),
     );
   }
 

@@ -114,6 +114,29 @@ export function register(): void {
       assert.equal((await services.modelsUi.manager.list()).length, 1);
     });
 
+    it('shares one download between requests: a cancelled request does not stop it', async () => {
+      const { services } = await api();
+      const shared = await HubMirror.start({ 'test/shared-bert': fixture('tiny-bert') });
+      shared.faults.set('test/shared-bert/onnx/model.onnx', { kind: 'slow', chunkBytes: 16_384, delayMs: 20 });
+      try {
+        await settings().update('hubMirror', shared.url, vscode.ConfigurationTarget.Global);
+        await settings().update('model', 'test/shared-bert', vscode.ConfigurationTarget.Global);
+        await waitFor(() => services.config.settings.model === 'test/shared-bert' && services.config.settings.hubMirror === shared.url);
+        const first = new vscode.CancellationTokenSource();
+        const cancelled = services.models.embed(['a selection that was replaced'], first.token);
+        const kept = services.models.embed(['the newer selection'], token());
+        await new Promise((r) => setTimeout(r, 150));
+        first.cancel();
+        await assert.rejects(cancelled, (e: unknown) => e instanceof vscode.CancellationError);
+        assert.equal((await kept).count, 1, 'the other request got its embedding');
+        assert.equal(shared.requests.filter((r) => r.endsWith('/onnx/model.onnx')).length, 1, 'downloaded once');
+      } finally {
+        await settings().update('hubMirror', mirror.url, vscode.ConfigurationTarget.Global);
+        await settings().update('model', fixture('tiny-bert'), vscode.ConfigurationTarget.Global);
+        await shared.stop();
+      }
+    });
+
     it('tells the user once when the worker runs on WebAssembly, and the tooltip says why', async () => {
       const { services } = await api();
       const { runtime, statusBar } = services.modelsUi;
