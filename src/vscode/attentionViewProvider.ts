@@ -18,14 +18,11 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
   private view: vscode.WebviewView | undefined;
   private ready = false;
   private queue: HostToAttentionView[] = [];
-  private readonly disposables: vscode.Disposable[] = [];
+  private disposables: vscode.Disposable[] = [];
   private readonly readyEmitter = new vscode.EventEmitter<void>();
   private readonly requestEmitter = new vscode.EventEmitter<AttentionViewRequest>();
-  private readonly visibilityEmitter = new vscode.EventEmitter<boolean>();
   /** Fires for every valid request from the view. */
   readonly onDidRequest = this.requestEmitter.event;
-  /** Fires when the view is shown or hidden. */
-  readonly onDidChangeVisibility = this.visibilityEmitter.event;
   /** The last payload shown, re-sent when the view is re-created (e.g. after being hidden). */
   private last: AttentionPayload | undefined;
   private pinned = false;
@@ -44,7 +41,8 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
       script: 'attention',
       styles: ['webview.css', 'attention.css'],
     });
-    this.disposables.push(
+    // Listeners of this webview live as long as it does (the view is re-created after being closed).
+    const listeners = [
       view.webview.onDidReceiveMessage((m: unknown) => {
         if (!isAttentionViewMessage(m)) {
           this.logger.warn(`ignored an invalid message from the Attention view: ${JSON.stringify(m)?.slice(0, 200)}`);
@@ -53,15 +51,18 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
         if (m.type === 'ready') this.onReady();
         else this.requestEmitter.fire(m);
       }),
-      view.onDidChangeVisibility(() => this.visibilityEmitter.fire(view.visible)),
+    ];
+    listeners.push(
       view.onDidDispose(() => {
+        listeners.forEach((d) => d.dispose());
+        this.disposables = this.disposables.filter((d) => !listeners.includes(d));
         if (this.view === view) {
           this.view = undefined;
           this.ready = false;
-          this.visibilityEmitter.fire(false);
         }
       }),
     );
+    this.disposables.push(...listeners);
   }
 
   /** True while the view is open and on screen. */
@@ -139,7 +140,6 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
   dispose(): void {
     this.readyEmitter.dispose();
     this.requestEmitter.dispose();
-    this.visibilityEmitter.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
 }

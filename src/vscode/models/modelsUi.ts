@@ -67,7 +67,7 @@ export class ModelsUi implements vscode.Disposable {
       });
     }
     try {
-      await this.models.modelInfo(new vscode.CancellationTokenSource().token);
+      await this.models.modelInfo(vscode.CancellationToken.None);
     } catch (e) {
       await reportError(this.logger, `Could not load ${model}`, e);
     }
