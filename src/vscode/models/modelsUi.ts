@@ -66,10 +66,13 @@ export class ModelsUi implements vscode.Disposable {
         });
       });
     }
+    const cts = new vscode.CancellationTokenSource();
     try {
-      await this.models.modelInfo(vscode.CancellationToken.None);
+      await this.models.modelInfo(cts.token);
     } catch (e) {
       await reportError(this.logger, `Could not load ${model}`, e);
+    } finally {
+      cts.dispose();
     }
   }
 
