@@ -101,6 +101,8 @@ export type HostToSearchView =
       readonly hits: readonly SearchHit[];
       /** Milliseconds from request to answer, as the host measured it. */
       readonly elapsedMs: number;
+      /** Unsaved editors whose latest text this answer could not include yet (still being embedded); absent when none. */
+      readonly unsavedPending?: number;
     }
   | { readonly type: 'searchError'; readonly requestId: number; readonly message: string }
   /** Put this query in the box and search with the panel's mode (Search for Selection). */
@@ -161,7 +163,15 @@ export function isHostToSearchView(m: unknown): m is HostToSearchView {
     case 'indexState':
       return isIndexState(m.state);
     case 'results':
-      return isId(m.requestId) && typeof m.query === 'string' && isMode(m.mode) && Array.isArray(m.hits) && m.hits.every(isHit) && typeof m.elapsedMs === 'number';
+      return (
+        isId(m.requestId) &&
+        typeof m.query === 'string' &&
+        isMode(m.mode) &&
+        Array.isArray(m.hits) &&
+        m.hits.every(isHit) &&
+        typeof m.elapsedMs === 'number' &&
+        (m.unsavedPending === undefined || isCount(m.unsavedPending))
+      );
     case 'searchError':
       return isId(m.requestId) && typeof m.message === 'string';
     case 'setQuery':

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Dtype } from '../protocol/worker';
 import { DEFAULT_MODEL } from '../core/models/modelRef';
+import { DEFAULT_MAX_FILE_BYTES } from '../core/search/nodeFileSource';
 import { DEFAULT_HOVER_SUMMARY_MODEL, DEFAULT_SUMMARY_MODEL } from '../core/summarize/summaryModels';
 import { restrictedWorkspaceValues, withAdmittedWorkspaceModels, type IgnoredSetting } from './models/workspaceTrust';
 
@@ -16,6 +17,8 @@ export interface BertLensSettings {
   readonly allowDownloads: boolean;
   /** Whether the Attention view re-inspects the editor selection as it changes (unless pinned). */
   readonly attentionFollowsSelection: boolean;
+  /** `search.maxFileSize`: files (and unsaved editors) larger than this many bytes are left out of the search index. */
+  readonly searchMaxFileSize: number;
   readonly summary: SummarySettings;
   readonly hover: HoverSettings;
 }
@@ -85,8 +88,13 @@ export function readSettings(): BertLensSettings {
     hubMirror: c.get<string>('hubMirror')?.trim() ?? '',
     allowDownloads: c.get<boolean>('allowDownloads') ?? true,
     attentionFollowsSelection: c.get<boolean>('attention.followSelection') ?? true,
+    searchMaxFileSize: positiveInteger(c.get<number>('search.maxFileSize'), DEFAULT_MAX_FILE_BYTES),
     ...readSummarySettings(c),
   };
+}
+
+function positiveInteger(v: number | undefined, fallback: number): number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
 }
 
 /** Holds the current settings and tells listeners when any `bertLens.*` setting changes. */

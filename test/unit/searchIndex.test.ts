@@ -213,6 +213,21 @@ describe('search: SemanticIndex', function () {
     await other.close();
   });
 
+  it('an empty lock file is someone opening the index now: refused while young, taken over once old', async () => {
+    const embedder = new HashingEmbedder();
+    const dir = SemanticIndex.storePathFor(store, embedder.modelKey);
+    fs.mkdirSync(dir, { recursive: true });
+    const lock = path.join(dir, 'lock');
+    fs.writeFileSync(lock, '');
+    await assert.rejects(open(embedder), { name: 'IndexLockedError', message: /being opened by another process/ });
+    assert.ok(fs.existsSync(lock), 'the young lock is left alone');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lock, old, old);
+    const index = await open(embedder);
+    assert.equal(JSON.parse(fs.readFileSync(lock, 'utf8')).pid, process.pid, 'taken over');
+    await index.close();
+  });
+
   it('a second open of the same index is refused while the first holds it', async () => {
     const embedder = new HashingEmbedder();
     const index = await open(embedder);
@@ -231,8 +246,9 @@ describe('search: SemanticIndex', function () {
     const unsaved = 'Shared paragraph about caching vectors by content hash.\n\nOnly in a: the tomatoes are ripening.';
     index.setOverlay({ uri, relPath: 'notes/a.txt', text: unsaved });
     embedder.embedded.length = 0;
-    const hits = await index.search('tomatoes ripening', { mode: 'lexical' });
+    assert.equal(await index.applyOverlays(), 1);
     assert.deepEqual(embedder.embedded, ['Only in a: the tomatoes are ripening.'], 'only the new passage is embedded');
+    const hits = await index.search('tomatoes ripening', { mode: 'lexical' });
     assert.equal(hits[0]!.relPath, 'notes/a.txt');
     assert.equal(hits[0]!.fromOverlay, true);
     assert.deepEqual(await index.search('garden watering', { mode: 'lexical' }), [], 'the saved text is hidden by the overlay');
@@ -249,11 +265,85 @@ describe('search: SemanticIndex', function () {
     const reopened = await open(embedder);
     assert.equal((await reopened.search('tomatoes ripening', { mode: 'lexical' }))[0]!.relPath, 'notes/a.txt');
     reopened.setOverlay({ uri: MemoryFileSource.uriOf('scratch.md'), relPath: 'scratch.md', text: '# Scratch\n\nunsaved zanzibar notes' });
+    await reopened.applyOverlays();
     assert.equal((await reopened.search('zanzibar', { mode: 'lexical' }))[0]!.relPath, 'scratch.md');
     await reopened.close();
     const third = await open(embedder);
     assert.deepEqual(await third.search('zanzibar', { mode: 'lexical' }), [], 'overlays are not persisted');
     await third.close();
+  });
+
+  it('search answers from what is indexed: unsaved contents are embedded by applyOverlays, never by a search', async () => {
+    const embedder = new HashingEmbedder();
+    const index = await open(embedder);
+    await update(index, new MemoryFileSource(CORPUS));
+    const uri = MemoryFileSource.uriOf('scratch.md');
+    assert.equal(index.setOverlay({ uri, relPath: 'scratch.md', text: '# Scratch\n\nunsaved pelican notes' }), undefined);
+    const calls = embedder.calls;
+    assert.deepEqual(await index.search('pelican', { mode: 'lexical' }), [], 'not searchable until applied');
+    assert.equal(embedder.calls, calls, 'the search embedded nothing');
+    assert.equal(index.pendingOverlayCount, 1);
+    assert.equal(index.stats().overlaysPending, 1);
+    assert.equal(await index.applyOverlays(), 1);
+    assert.equal(index.pendingOverlayCount, 0);
+    assert.equal((await index.search('pelican', { mode: 'lexical' }))[0]!.relPath, 'scratch.md');
+    await index.close();
+  });
+
+  it('refuses unsaved contents over the size limit or that are not text, and drops the earlier overlay', async () => {
+    const embedder = new HashingEmbedder();
+    const index = await open(embedder, { maxFileBytes: 1000 });
+    await update(index, new MemoryFileSource(CORPUS));
+    const uri = MemoryFileSource.uriOf('notes/a.txt');
+    index.setOverlay({ uri, relPath: 'notes/a.txt', text: 'the tomatoes are ripening' });
+    await index.applyOverlays();
+    assert.equal((await index.search('tomatoes', { mode: 'lexical' }))[0]!.fromOverlay, true);
+
+    const calls = embedder.calls;
+    const huge = index.setOverlay({ uri, relPath: 'notes/a.txt', text: 'tomatoes '.repeat(1_000_000) });
+    assert.equal(huge?.reason, 'tooLarge');
+    // Multi-byte characters count in bytes: 400 characters of 3 bytes each are over 1000 bytes.
+    assert.equal(index.setOverlay({ uri, relPath: 'notes/a.txt', text: '€'.repeat(400) })?.reason, 'tooLarge');
+    assert.equal(index.setOverlay({ uri, relPath: 'notes/a.txt', text: 'tomatoes\0\0binary' })?.reason, 'binary');
+    assert.equal(index.setOverlay({ uri, relPath: 'notes/a.txt', text: `tomatoes ${'\uFFFD'.repeat(50)}` })?.reason, 'binary');
+    assert.equal(index.pendingOverlayCount, 0, 'nothing queued');
+    assert.equal(await index.applyOverlays(), 0);
+    assert.equal(embedder.calls, calls, 'nothing embedded');
+    assert.deepEqual(await index.search('tomatoes', { mode: 'lexical' }), [], 'the earlier overlay is gone');
+    assert.equal((await index.search('garden watering', { mode: 'lexical' }))[0]!.fromOverlay, false, 'the stored text is back');
+    await index.close();
+  });
+
+  it('an interrupted applyOverlays keeps its work: nothing is chunked or embedded twice', async () => {
+    const embedder = new HashingEmbedder();
+    let counted = 0;
+    const countTokens = (t: string): number => {
+      counted++;
+      return Math.ceil(t.length / 4);
+    };
+    const index = await open(embedder, { chunker: { ...CHUNKING, countTokens } });
+    const text = Array.from({ length: 40 }, (_, i) => `Paragraph ${i} about the marmot survey number ${i}.`).join('\n\n');
+    index.setOverlay({ uri: MemoryFileSource.uriOf('survey.md'), relPath: 'survey.md', text });
+    const controller = new AbortController();
+    const embed = embedder.embed.bind(embedder);
+    embedder.embed = async (texts, signal) => {
+      const vectors = await embed(texts, signal);
+      controller.abort(); // after the first batch
+      return vectors;
+    };
+    await assert.rejects(index.applyOverlays(controller.signal), { name: 'AbortError' });
+    const embeddedFirst = embedder.embedded.length;
+    assert.ok(embeddedFirst > 0, `${embeddedFirst} passages embedded before the abort`);
+    assert.equal(index.pendingOverlayCount, 1, 'still pending');
+    embedder.embed = embed;
+    counted = 0;
+    assert.equal(await index.applyOverlays(), 1);
+    assert.equal(counted, 0, 'the text was not chunked again');
+    assert.equal(new Set(embedder.embedded).size, embedder.embedded.length, 'no passage embedded twice');
+    assert.equal(embedder.embedded.length, index.stats().liveTexts, 'every passage embedded once');
+    assert.ok(embeddedFirst < embedder.embedded.length, 'the abort came before the end');
+    assert.equal((await index.search('marmot 39', { mode: 'lexical' }))[0]!.relPath, 'survey.md');
+    await index.close();
   });
 
   it('skips and reports binary, oversized, unreadable and hanging files; a binary is not re-read next time', async () => {

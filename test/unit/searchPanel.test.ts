@@ -44,6 +44,9 @@ describe('search panel: protocol guards', () => {
   it('validate the host’s results and index states in the webview', () => {
     const h = hit({ text: 'retry the upload', why: { matchedTerms: ['upload'], matches: [{ start: 10, end: 16 }], lexicalRank: 1, vectorRank: 2, similarity: 0.5 } });
     assert.ok(isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3 }));
+    assert.ok(isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3, unsavedPending: 2 }));
+    assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3, unsavedPending: -1 }), 'a negative count');
+    assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3, unsavedPending: 'some' }));
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, why: { ...h.why, matches: [{ start: 10, end: 99 }] } }], elapsedMs: 3 }), 'a match outside the text');
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, startLine: -1 }], elapsedMs: 3 }));
     assert.ok(isIndexState({ kind: 'indexing', model: 'm', phase: 'indexing', filesDone: 3, filesTotal: 9, chunksEmbedded: 40, percent: 33 }));

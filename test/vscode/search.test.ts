@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BertLensApi } from '../../src/extension';
 import type { SearchMode, SearchResult } from '../../src/core/search/types';
+import { MAX_QUERY_CHARS, type SearchViewToHost } from '../../src/protocol/search';
 import { waitFor } from '../harness/extensionTestIndex';
 import { fixtureModel as fixture } from '../harness/paths';
 
@@ -107,6 +108,55 @@ export function register(): void {
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     });
 
+    it('an unsaved editor over the size limit is not indexed, and searches do not wait for unsaved text', async () => {
+      const { services } = await api();
+      await services.search.indexWorkspace();
+      const overlays = services.search.stats()!.overlays;
+      // 2 MB of unsaved text: over the 1 MiB default, so it is refused before it is chunked or embedded.
+      const big = await vscode.workspace.openTextDocument({ content: 'kinkajou burrow census '.repeat(90_000), language: 'plaintext' });
+      await vscode.window.showTextDocument(big);
+      const small = await vscode.workspace.openTextDocument({ content: 'The okapi feeding schedule changed.', language: 'plaintext' });
+      await vscode.window.showTextDocument(small);
+      await waitFor(async () => (await search('okapi')).some((h) => h.uri === small.uri.toString()), { what: 'the small untitled document' });
+      assert.ok(!(await search('kinkajou')).some((h) => h.uri === big.uri.toString()), 'the large one is not searchable');
+      assert.equal(services.search.stats()!.overlays, overlays + 1, 'only the small one is an overlay');
+      assert.equal(services.search.stats()!.overlaysPending, 0);
+      for (const doc of [small, big]) {
+        await vscode.window.showTextDocument(doc);
+        await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      }
+    });
+
+    it('with the index closed, renames are not queued and Index Workspace settles instead of hanging', async () => {
+      const { services } = await api();
+      await services.search.indexWorkspace();
+      assert.equal(await services.search.onModelDeleted(fixture('tiny-bert-wide')), false, 'another model’s folder leaves the index open');
+      // The index closes after indexWorkspace() found it open and before its scan starts.
+      const waiting = services.search.indexWorkspace();
+      const closing = services.search.onModelDeleted(fixture('tiny-bert'));
+      const settled = await Promise.race([waiting, new Promise((r) => setTimeout(() => r('hung'), 5000))]);
+      assert.equal(settled, undefined, 'resolved as cancelled');
+      assert.equal(await closing, true);
+      assert.equal(services.search.state.kind, 'notIndexed');
+      assert.equal(services.search.stats(), undefined);
+
+      const from = vscode.Uri.joinPath(folder(), `search-rename-${Date.now()}.md`);
+      const to = vscode.Uri.joinPath(folder(), `search-renamed-${Date.now()}.md`);
+      created.push(from, to);
+      await vscode.workspace.fs.writeFile(from, new TextEncoder().encode('# Moved\n\nThe capybara enclosure moved.\n'));
+      const edit = new vscode.WorkspaceEdit();
+      edit.renameFile(from, to);
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      await waitFor(() => services.search.idle, { timeoutMs: 3000, what: 'no update loop without an index' });
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(services.search.idle, 'still idle');
+
+      // The next search opens the index again (resolving the model anew) and finds the renamed file.
+      await waitFor(async () => (await search('capybara')).some((h) => h.uri === to.toString()), { timeoutMs: 20_000, what: 'the renamed file after reopening' });
+      assert.equal(services.search.state.kind, 'ready');
+      await vscode.workspace.fs.delete(to);
+    });
+
     it('honours files.exclude and the size limit, and reports skipped files', async () => {
       const { services } = await api();
       await setSetting('files.exclude', { '**/docs': true });
@@ -144,6 +194,54 @@ export function register(): void {
       assert.equal(services.search.stats()!.storePath, first.storePath);
       assert.equal(summary!.chunksEmbedded, 0, 'the first model’s stored vectors are used as they are');
       assert.ok((await search('retry uploads', 'hybrid')).length > 0);
+    });
+
+    it('Search for Selection cuts a long selection before tidying its whitespace', async () => {
+      const { services } = await api();
+      const raw = `${'  alpha\n\n'.repeat(1000)}${'omega '.repeat(100_000)}`;
+      const doc = await vscode.workspace.openTextDocument({ content: raw, language: 'plaintext' });
+      const editor = await vscode.window.showTextDocument(doc);
+      editor.selection = new vscode.Selection(doc.positionAt(0), doc.positionAt(raw.length));
+      const panel = services.searchPanel;
+      const show = panel.show;
+      let shown: string | undefined;
+      panel.show = (query?: string) => void (shown = query);
+      try {
+        panel.searchSelection(editor);
+      } finally {
+        panel.show = show;
+      }
+      assert.equal(shown, raw.slice(0, MAX_QUERY_CHARS).replace(/\s+/g, ' ').trim());
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    });
+
+    it('a panel page rebuilt after being hidden gets answers again: its ready drops the old page’s search', async () => {
+      const { services } = await api();
+      await vscode.commands.executeCommand('bertLens.search');
+      await waitFor(() => services.searchPanel.visible, { what: 'the panel' });
+      const panel = services.searchPanel as unknown as { ready: boolean; onMessage(m: SearchViewToHost): Promise<void> };
+      // The real page's own `ready` first, so that it does not land in the middle of what follows.
+      await waitFor(() => panel.ready, { what: 'the panel page ready' });
+      const search = services.search.search.bind(services.search);
+      let stuck: AbortSignal | undefined;
+      // The old page's search #40 never finishes on its own.
+      services.search.search = (query, request, signal) => {
+        if (query !== 'stuck') return search(query, request, signal);
+        stuck = signal;
+        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      };
+      try {
+        void panel.onMessage({ type: 'search', requestId: 40, query: 'stuck', mode: 'lexical', k: 10 });
+        await waitFor(() => stuck, { what: 'the old page’s search in flight' });
+        const before = services.searchPanel.counts.searches;
+        await panel.onMessage({ type: 'ready' });
+        assert.ok(stuck!.aborted, 'the old page’s search is cancelled');
+        await panel.onMessage({ type: 'search', requestId: 1, query: 'licence terms', mode: 'lexical', k: 10 });
+        assert.equal(services.searchPanel.counts.searches, before + 1, 'the new page’s first request is answered');
+      } finally {
+        services.search.search = search;
+      }
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     });
 
     it('the Semantic Search command opens the panel and runs a query from the host', async () => {

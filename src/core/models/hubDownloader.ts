@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Dtype } from '../../protocol/worker';
+import { isProcessAlive } from '../process';
 
 export const DEFAULT_HUB_HOST = 'https://huggingface.co';
 
@@ -249,15 +250,6 @@ async function onePerProcess(target: string, download: () => Promise<void>): Pro
   const download_ = download().finally(() => downloadsInProcess.delete(target));
   downloadsInProcess.set(target, download_);
   return download_;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Takes over the part a process that has ended left for `target` (a closed window), so its bytes are not lost. */

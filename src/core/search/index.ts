@@ -25,6 +25,6 @@ export { queryTerms, tokenize } from './lexical';
 export { MemoryFileSource } from './memoryFileSource';
 export { DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, NodeFileSource, type NodeFileSourceOptions } from './nodeFileSource';
 export { IndexDamagedError, IndexLockedError } from './segmentStore';
-export { runUpdate, SemanticIndex, type IndexStats, type OpenIndexOptions, type OpenReport, type OverlayDocument, type UpdateOptions } from './semanticIndex';
+export { runUpdate, SemanticIndex, type IndexStats, type OpenIndexOptions, type OpenReport, type OverlayDocument, type OverlaySkip, type UpdateOptions } from './semanticIndex';
 export { decodeText } from './textFiles';
 export { WorkerEmbedder, workerModelKey, type WorkerEmbedderOptions } from './workerEmbedder';

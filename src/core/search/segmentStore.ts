@@ -26,6 +26,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isProcessAlive } from '../process';
 
 /** Version of this format. Anything else on disk is rebuilt. */
 export const SCHEMA_VERSION = 1;
@@ -469,8 +470,15 @@ export class SegmentTextReader {
 const heldLocks = new Set<string>();
 
 /**
- * Takes `<dir>/lock` for this process: created exclusively; a lock left by a dead process (crash, kill) is taken
- * over. @throws IndexLockedError when a live process holds it (or this process already does).
+ * A lock file whose owner is not written yet is taken over only once it is older than this: it is created empty and
+ * its owner written right after, so a younger one belongs to a process opening the index this very moment.
+ */
+export const UNWRITTEN_LOCK_MS = 5_000;
+
+/**
+ * Takes `<dir>/lock` for this process: created exclusively; a lock left by a dead process (crash, kill), or left
+ * empty for longer than {@link UNWRITTEN_LOCK_MS}, is taken over. @throws IndexLockedError when a live process holds
+ * it (or this process already does, or another is creating it now).
  */
 export async function acquireLock(dir: string): Promise<() => Promise<void>> {
   const file = path.join(dir, 'lock');
@@ -488,16 +496,17 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let owner: { pid?: unknown; host?: unknown } = {};
+    let owner: { pid?: unknown; host?: unknown } | undefined;
     try {
       owner = JSON.parse(await fs.promises.readFile(file, 'utf8')) as typeof owner;
     } catch {
-      // Unreadable or half-written lock: its writer died between create and write.
+      // Empty or half-written: its writer is between create and write, or died there.
     }
-    if (typeof owner.pid === 'number' && owner.host === os.hostname() && owner.pid !== process.pid && isAlive(owner.pid)) {
+    if (!owner || typeof owner !== 'object') {
+      if ((await lockAgeMs(file)) < UNWRITTEN_LOCK_MS) throw new IndexLockedError(`the index at ${dir} is being opened by another process`);
+    } else if (typeof owner.pid === 'number' && owner.host === os.hostname() && owner.pid !== process.pid && isProcessAlive(owner.pid)) {
       throw new IndexLockedError(`the index at ${dir} is being updated by process ${owner.pid}`);
-    }
-    if (typeof owner.host === 'string' && owner.host !== os.hostname() && (await lockAgeMs(file)) < 24 * 3600_000) {
+    } else if (typeof owner.host === 'string' && owner.host !== os.hostname() && (await lockAgeMs(file)) < 24 * 3600_000) {
       throw new IndexLockedError(`the index at ${dir} is being updated on ${owner.host}; if that is not so, delete ${file}`);
     }
     await fs.promises.rm(file, { force: true });
@@ -510,14 +519,5 @@ async function lockAgeMs(file: string): Promise<number> {
     return Date.now() - (await fs.promises.stat(file)).mtimeMs;
   } catch {
     return Infinity;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

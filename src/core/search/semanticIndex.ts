@@ -51,7 +51,7 @@ import {
   type SegmentHeader,
   type SegmentRef,
 } from './segmentStore';
-import { decodeText, formatBytes } from './textFiles';
+import { binaryTextReason, decodeText, formatBytes } from './textFiles';
 import type { Scored } from './topK';
 import type {
   Chunk,
@@ -123,6 +123,13 @@ export interface OverlayDocument {
   readonly symbols?: readonly SymbolRange[];
 }
 
+/** Why unsaved contents were refused by {@link SemanticIndex.setOverlay}: the same rules as for stored files. */
+export interface OverlaySkip {
+  readonly reason: 'tooLarge' | 'binary';
+  /** e.g. `10.0 MB > 1.0 MB` or `NUL character at offset 12`. */
+  readonly detail: string;
+}
+
 export interface IndexStats {
   /** Documents indexed (skipped binaries excluded). */
   readonly files: number;
@@ -131,7 +138,10 @@ export interface IndexStats {
   readonly liveTexts: number;
   /** Vectors held (live + cached for reuse). */
   readonly vectors: number;
+  /** Unsaved documents: searchable ones plus those waiting for {@link SemanticIndex.applyOverlays}. */
   readonly overlays: number;
+  /** Unsaved documents not searchable yet (set, not yet applied). */
+  readonly overlaysPending: number;
   readonly segments: number;
   readonly generation: number;
   /** Chunk texts embedded since open (files and overlays). */
@@ -160,6 +170,12 @@ interface DocState {
 interface Occurrence {
   readonly doc: DocState;
   readonly chunk: number;
+}
+
+/** Unsaved contents waiting to be applied; `chunks` is kept once computed, so an interrupted apply does not chunk again. */
+interface PendingOverlay {
+  readonly doc: OverlayDocument;
+  chunks?: readonly Chunk[];
 }
 
 interface PendingDoc {
@@ -265,6 +281,8 @@ export class SemanticIndex {
   private readonly header: SegmentHeader;
   private readonly log: (message: string) => void;
   private readonly mutex = new Mutex();
+  /** Serialises {@link applyOverlays} (it runs beside updates: unsaved editors need not wait for a full scan). */
+  private readonly overlayMutex = new Mutex();
   private readonly reader: SegmentTextReader;
 
   // Slots: one per distinct chunk text.
@@ -284,7 +302,7 @@ export class SemanticIndex {
   // Documents.
   private files = new Map<string, DocState>();
   private overlays = new Map<string, DocState>();
-  private pendingOverlays = new Map<string, OverlayDocument>();
+  private pendingOverlays = new Map<string, PendingOverlay>();
   /** URIs whose current record (or deletion) is not in a committed segment. */
   private dirty = new Set<string>();
 
@@ -1073,12 +1091,30 @@ export class SemanticIndex {
   // ───────────────────────────── overlays ─────────────────────────────
 
   /**
-   * Makes unsaved contents of `doc.uri` searchable in place of the stored version (never persisted). Cheap: the text
-   * is chunked and its new passages embedded at the next search.
+   * Queues unsaved contents of `doc.uri` to replace its stored version in search (never persisted). Cheap: the text is
+   * chunked and its new passages embedded by {@link applyOverlays}; until then search answers from what it has.
+   * Contents over `maxFileBytes` or that are not text are refused (and an earlier overlay of the document dropped),
+   * as a saved file would be.
    */
-  setOverlay(doc: OverlayDocument): void {
+  setOverlay(doc: OverlayDocument): OverlaySkip | undefined {
     this.assertOpen();
-    this.pendingOverlays.set(doc.uri, doc);
+    const skip = this.overlaySkip(doc.text);
+    if (skip) {
+      this.clearOverlay(doc.uri);
+      return skip;
+    }
+    // Deleted first so that a document edited again goes to the back of the queue.
+    this.pendingOverlays.delete(doc.uri);
+    this.pendingOverlays.set(doc.uri, { doc });
+    return undefined;
+  }
+
+  private overlaySkip(text: string): OverlaySkip | undefined {
+    // A UTF-16 code unit takes at least one UTF-8 byte: a text longer than the limit in units is over it in bytes.
+    const bytes = text.length > this.maxFileBytes ? text.length : Buffer.byteLength(text, 'utf8');
+    if (bytes > this.maxFileBytes) return { reason: 'tooLarge', detail: `${text.length > this.maxFileBytes ? 'at least ' : ''}${formatBytes(bytes)} > ${formatBytes(this.maxFileBytes)}` };
+    const binary = binaryTextReason(text);
+    return binary ? { reason: 'binary', detail: binary } : undefined;
   }
 
   /** Back to the stored version of `uri` (e.g. when the editor is saved or closed). */
@@ -1091,48 +1127,73 @@ export class SemanticIndex {
     this.attach(this.files.get(uri));
   }
 
-  private async flushOverlays(signal: AbortSignal | undefined): Promise<void> {
-    if (this.pendingOverlays.size === 0) return;
-    const work = [...this.pendingOverlays.values()];
-    const chunked = work.map((doc) => ({
-      doc,
-      chunks: chunkDocument(
-        { uri: doc.uri, relPath: doc.relPath, text: doc.text, ...(doc.languageId ? { languageId: doc.languageId } : {}), ...(doc.symbols ? { symbols: doc.symbols } : {}) },
-        this.chunkerOptions,
-      ),
-    }));
-    const missing = new Map<string, string>();
-    for (const { chunks } of chunked) for (const c of chunks) if (!this.hashToSlot.has(c.hash)) missing.set(c.hash, c.text);
-    const hashes = [...missing.keys()];
-    for (let i = 0; i < hashes.length; i += this.batchSize) {
-      const batch = hashes.slice(i, i + this.batchSize);
-      const texts = batch.map((h) => missing.get(h)!);
-      const vectors = await this.embedder.embed(texts, signal);
-      this.checkVectors(vectors, texts.length);
-      batch.forEach((h, j) => this.addSlot(h, texts[j]!, vectors.subarray(j * this.dims, (j + 1) * this.dims)));
-      this.embeddedTotal += batch.length;
-    }
-    for (const { doc, chunks } of chunked) {
-      if (this.pendingOverlays.get(doc.uri) !== doc) continue; // replaced or cleared meanwhile
-      this.pendingOverlays.delete(doc.uri);
-      for (const c of chunks) this.reviveText(this.hashToSlot.get(c.hash)!, c.text);
-      const state: DocState = {
-        uri: doc.uri,
-        relPath: doc.relPath,
-        size: doc.text.length,
-        mtime: 0,
-        chunks: chunks.map((c) => ({
-          startLine: c.startLine,
-          startCharacter: c.startCharacter,
-          endLine: c.endLine,
-          endCharacter: c.endCharacter,
-          slot: this.hashToSlot.get(c.hash)!,
-        })),
-        overlay: true,
-      };
-      this.detach(this.overlays.get(doc.uri) ?? this.files.get(doc.uri));
-      this.overlays.set(doc.uri, state);
-      this.attach(state);
+  /** Unsaved documents set by {@link setOverlay} and not yet searchable. */
+  get pendingOverlayCount(): number {
+    return this.pendingOverlays.size;
+  }
+
+  /**
+   * Makes the queued unsaved contents searchable, one document at a time, each as soon as its new passages have
+   * vectors; documents queued meanwhile are taken too. Aborting `signal` rejects and keeps the work done: vectors
+   * embedded so far and the chunks of the document in progress are reused by the next call. Resolves with the number
+   * of documents applied. Calls run one at a time.
+   */
+  async applyOverlays(signal?: AbortSignal): Promise<number> {
+    this.assertOpen();
+    const release = await this.overlayMutex.acquire();
+    let applied = 0;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        if (this.closed) return applied;
+        const next = this.pendingOverlays.entries().next();
+        if (next.done) return applied;
+        const [uri, entry] = next.value;
+        const { doc } = entry;
+        entry.chunks ??= chunkDocument(
+          { uri: doc.uri, relPath: doc.relPath, text: doc.text, ...(doc.languageId ? { languageId: doc.languageId } : {}), ...(doc.symbols ? { symbols: doc.symbols } : {}) },
+          this.chunkerOptions,
+        );
+        const chunks = entry.chunks;
+        const missing = new Map<string, string>();
+        for (const c of chunks) if (!this.hashToSlot.has(c.hash)) missing.set(c.hash, c.text);
+        const hashes = [...missing.keys()];
+        for (let i = 0; i < hashes.length && this.pendingOverlays.get(uri) === entry; i += this.batchSize) {
+          // An update running beside this one may have embedded some of them meanwhile.
+          const batch = hashes.slice(i, i + this.batchSize).filter((h) => !this.hashToSlot.has(h));
+          if (batch.length === 0) continue;
+          const texts = batch.map((h) => missing.get(h)!);
+          const vectors = await this.embedder.embed(texts, signal);
+          this.checkVectors(vectors, texts.length);
+          batch.forEach((h, j) => this.addSlot(h, texts[j]!, vectors.subarray(j * this.dims, (j + 1) * this.dims)));
+          this.embeddedTotal += batch.length;
+        }
+        if (this.closed) return applied;
+        if (this.pendingOverlays.get(uri) !== entry) continue; // replaced or cleared meanwhile: its vectors stay cached
+        this.pendingOverlays.delete(uri);
+        for (const c of chunks) this.reviveText(this.hashToSlot.get(c.hash)!, c.text);
+        const state: DocState = {
+          uri: doc.uri,
+          relPath: doc.relPath,
+          size: doc.text.length,
+          mtime: 0,
+          chunks: chunks.map((c) => ({
+            startLine: c.startLine,
+            startCharacter: c.startCharacter,
+            endLine: c.endLine,
+            endCharacter: c.endCharacter,
+            slot: this.hashToSlot.get(c.hash)!,
+          })),
+          overlay: true,
+        };
+        this.detach(this.overlays.get(doc.uri) ?? this.files.get(doc.uri));
+        this.overlays.set(doc.uri, state);
+        this.attach(state);
+        applied++;
+        await yieldToEventLoop();
+      }
+    } finally {
+      release();
     }
   }
 
@@ -1142,7 +1203,8 @@ export class SemanticIndex {
    * The best passages for `query`. `hybrid` fuses the BM25 and vector rankings by reciprocal rank fusion; `vector`
    * ranks by cosine similarity; `lexical` by BM25. Each result says why it matched (query terms with their offsets in
    * the text, lexical and vector ranks, similarity). Vector scoring yields to the event loop every few milliseconds;
-   * aborting `signal` rejects with an AbortError (a newer query should abort the older one).
+   * aborting `signal` rejects with an AbortError (a newer query should abort the older one). Unsaved contents count
+   * once {@link applyOverlays} has taken them in (see {@link pendingOverlayCount}); search never embeds them itself.
    */
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult[]> {
     this.assertOpen();
@@ -1150,8 +1212,6 @@ export class SemanticIndex {
     const mode = options.mode ?? 'hybrid';
     const k = Math.max(0, options.k ?? 10);
     const candidates = Math.max(k, options.candidates ?? Math.max(100, 5 * k));
-    signal?.throwIfAborted();
-    await this.flushOverlays(signal);
     signal?.throwIfAborted();
     const terms = queryTerms(query);
     const accept = filter ? (slot: number) => this.occ[slot]!.some((o) => filter(o.doc.relPath, o.doc.uri)) : undefined;
@@ -1258,6 +1318,7 @@ export class SemanticIndex {
       liveTexts,
       vectors: this.vectors.size,
       overlays: this.overlays.size + this.pendingOverlays.size,
+      overlaysPending: this.pendingOverlays.size,
       segments: this.segments.length,
       generation: this.generation,
       chunksEmbedded: this.embeddedTotal,

@@ -25,6 +25,23 @@ export function decodeText(bytes: Uint8Array): DecodedText {
   }
 }
 
+/** Replacement characters tolerated in an editor's text before it counts as binary (some text files hold a few). */
+const MAX_REPLACEMENT_SHARE = 0.01;
+
+/**
+ * Why an editor's text (unsaved contents, already decoded by the editor) is treated as binary, or undefined when it
+ * is text: a NUL character, or so many U+FFFD replacement characters that the editor decoded bytes that were not text
+ * (the rules {@link decodeText} applies to a file's bytes).
+ */
+export function binaryTextReason(text: string): string | undefined {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) return `NUL character at offset ${nul}`;
+  let replaced = 0;
+  for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) replaced++;
+  if (replaced >= 8 && replaced > text.length * MAX_REPLACEMENT_SHARE) return `${replaced} characters that are not valid text`;
+  return undefined;
+}
+
 /** `1.5 MB`, `812 B`: sizes in skip reports. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

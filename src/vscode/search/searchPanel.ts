@@ -61,7 +61,11 @@ export class SearchPanel implements vscode.Disposable {
       return;
     }
     const { document, selection } = editor;
-    const text = selection.isEmpty ? document.lineAt(selection.active.line).text : document.getText(selection);
+    const range = selection.isEmpty ? document.lineAt(selection.active.line).range : selection;
+    // Cut before anything else: a selection can be the whole of a large file, and the query keeps its start only.
+    const start = document.offsetAt(range.start);
+    const end = Math.min(document.offsetAt(range.end), start + MAX_QUERY_CHARS);
+    const text = document.getText(new vscode.Range(range.start, document.positionAt(end)));
     this.show(text.replace(/\s+/g, ' ').trim());
   }
 
@@ -99,6 +103,11 @@ export class SearchPanel implements vscode.Disposable {
   private async onMessage(m: SearchViewToHost): Promise<void> {
     switch (m.type) {
       case 'ready': {
+        // A new page (the panel was hidden and shown again, or reloaded): its request ids start again at 1, and its
+        // answers to the old page's requests would be dropped, so whatever the old page asked for goes.
+        this.inFlight?.controller.abort();
+        this.inFlight = undefined;
+        this.answer = undefined;
         this.ready = true;
         const queued = this.queue;
         this.queue = [];
@@ -147,7 +156,8 @@ export class SearchPanel implements vscode.Disposable {
       if (this.inFlight !== mine) return;
       this.answer = { requestId, results };
       this.counts.searches++;
-      this.post({ type: 'results', requestId, query, mode, hits: results.map(toHit), elapsedMs: performance.now() - started });
+      const unsavedPending = this.search.unsavedPending;
+      this.post({ type: 'results', requestId, query, mode, hits: results.map(toHit), elapsedMs: performance.now() - started, ...(unsavedPending > 0 ? { unsavedPending } : {}) });
     } catch (e) {
       if (controller.signal.aborted || this.inFlight !== mine) return;
       if (!isCancellation(e)) this.logger.error(`search for ${JSON.stringify(query.slice(0, 80))} failed`, e);

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { modelDisplayName } from '../../core/models/modelRef';
 import { IndexLockedError } from '../../core/search/segmentStore';
 import { runUpdate, SemanticIndex, type IndexStats } from '../../core/search/semanticIndex';
+import { formatBytes } from '../../core/search/textFiles';
 import type { FileEntry, IndexProgress, SearchMode, SearchResult, SkippedFile, UpdateSummary } from '../../core/search/types';
 import { WorkerEmbedder } from '../../core/search/workerEmbedder';
 import type { ModelWorkerClient } from '../../core/worker/modelWorkerClient';
@@ -15,8 +16,6 @@ import type { ModelService } from '../modelService';
 import { PendingChanges, type ChangeBatch } from './pendingChanges';
 import { WorkspaceFileSource } from './workspaceFileSource';
 
-/** Default of `bertLens.search.maxFileSize`, in bytes. */
-export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
 /** Quiet time after the last file event before the index is updated. */
 const FILE_EVENT_DELAY_MS = 400;
 /** Quiet time after the last keystroke before unsaved text is handed to the index. */
@@ -29,6 +28,8 @@ interface Session {
   /** Settings that decide the vector space and the listing (model, dtype, size limit). */
   readonly key: string;
   readonly model: string;
+  /** Folder of the model whose vectors the index holds ('' for a bundled model). */
+  readonly modelDir: string;
   readonly index: SemanticIndex;
   source: WorkspaceFileSource;
   /** Aborted when the session closes: its searches and updates stop. */
@@ -58,6 +59,12 @@ export class SearchService implements vscode.Disposable {
   private readonly pending = new PendingChanges();
   private drainTimer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
+  /** Unsaved editors being chunked and embedded (beside the file updates, so they need not wait for a full scan). */
+  private applyingOverlays: Promise<void> | undefined;
+  /** Unsaved text was set while {@link applyingOverlays} ran: run again when it ends. */
+  private overlaysAgain = false;
+  /** Unsaved editors refused (too large, binary) and logged once. */
+  private readonly refusedOverlays = new Set<string>();
   private running: { full: boolean; cancel: vscode.CancellationTokenSource } | undefined;
   /** Resolved when the next full scan finishes (callers of indexWorkspace wait on it). */
   private fullWaiters: { resolve(summary: UpdateSummary | undefined): void; reject(e: unknown): void }[] = [];
@@ -106,6 +113,16 @@ export class SearchService implements vscode.Disposable {
     return this.session?.index.documents() ?? [];
   }
 
+  /** No file changes are waiting or being applied, and none will be without a new event (read by tests). */
+  get idle(): boolean {
+    return this.drainTimer === undefined && this.draining === undefined && this.pending.empty;
+  }
+
+  /** Unsaved editors whose latest text is not searchable yet: searches answer without it until it is embedded. */
+  get unsavedPending(): number {
+    return this.session?.index.pendingOverlayCount ?? 0;
+  }
+
   /** Files the last full scan skipped (too large, binary, unreadable, special). */
   get skipped(): readonly SkippedFile[] {
     return this.session?.skipped ?? [];
@@ -113,8 +130,9 @@ export class SearchService implements vscode.Disposable {
 
   /**
    * The best passages for `query`. Opens the index first (resolving the model), and starts indexing the workspace
-   * when this session has not scanned it yet; results come from what is indexed so far. Aborting `signal` stops the
-   * search in the host and in the model worker.
+   * when this session has not scanned it yet; results come from what is indexed so far (unsaved editors once their
+   * text is embedded in the background; see {@link unsavedPending}). Aborting `signal` stops the search in the host and
+   * in the model worker.
    */
   async search(query: string, request: SearchRequest, signal: AbortSignal): Promise<SearchResult[]> {
     const session = await abortable(this.ensureSession(), signal);
@@ -123,6 +141,8 @@ export class SearchService implements vscode.Disposable {
       this.pending.requestFull();
       this.kick(0);
     }
+    // Normally running already; this retries after a failure (a model worker that restarted, say).
+    if (session.index.pendingOverlayCount > 0 && !this.applyingOverlays) this.applyOverlays();
     return session.index.search(query, { mode: request.mode, k: request.k, signal: AbortSignal.any([signal, session.closing.signal]) });
   }
 
@@ -136,6 +156,20 @@ export class SearchService implements vscode.Disposable {
     this.pending.requestFull();
     this.kick(0);
     return done;
+  }
+
+  /**
+   * Closes the open index when its model lives in `dir` (or under it), because that folder is being deleted: the next
+   * search resolves the model again (downloading it when allowed) instead of using a model that is gone. Resolves when
+   * the index has released its files; true when it was open on that model. An index being opened meanwhile is not
+   * affected: it resolved its model after the deletion began, or fails on its own.
+   */
+  async onModelDeleted(dir: string): Promise<boolean> {
+    const session = this.session;
+    if (!session?.modelDir || !isSameOrInside(session.modelDir, dir)) return false;
+    this.logger.info(`search: the model in ${dir} is being deleted; the index closes and the next search resolves the model again`);
+    await this.closeSession();
+    return true;
   }
 
   /** Stops the indexing in progress; what was finished stays indexed and is saved. */
@@ -156,7 +190,7 @@ export class SearchService implements vscode.Disposable {
   /** Settings that decide which index is open; the bundled encoder standing in for an unavailable model counts. */
   private settingsKey(): string {
     const { model, dtype } = this.config.settings;
-    return JSON.stringify([model, dtype, maxFileBytes(), this.models.fallbackReason !== undefined]);
+    return JSON.stringify([model, dtype, this.config.settings.searchMaxFileSize, this.models.fallbackReason !== undefined]);
   }
 
   private ensureSession(): Promise<Session> {
@@ -190,7 +224,7 @@ export class SearchService implements vscode.Disposable {
       index = await SemanticIndex.open({
         storeDir: this.storeDir(),
         embedder,
-        maxFileBytes: maxFileBytes(),
+        maxFileBytes: this.config.settings.searchMaxFileSize,
         log: (m) => this.logger.info(m),
       });
       const { report } = index;
@@ -202,6 +236,7 @@ export class SearchService implements vscode.Disposable {
       const session: Session = {
         key: this.settingsKey(),
         model: modelDisplayName(local.ref),
+        modelDir: local.dir,
         index,
         source: this.newSource(),
         closing: new AbortController(),
@@ -240,6 +275,7 @@ export class SearchService implements vscode.Disposable {
       this.closed = (async () => {
         await previous;
         await this.draining?.catch(() => undefined);
+        await this.applyingOverlays;
         await session.index.close().catch((e: unknown) => this.logger.error('could not close the search index', e));
         this.setState({ kind: 'notIndexed', ...(reason ? { reason } : {}) });
       })();
@@ -257,7 +293,7 @@ export class SearchService implements vscode.Disposable {
   }
 
   private newSource(): WorkspaceFileSource {
-    return new WorkspaceFileSource(vscode.workspace.workspaceFolders ?? [], maxFileBytes());
+    return new WorkspaceFileSource(vscode.workspace.workspaceFolders ?? [], this.config.settings.searchMaxFileSize);
   }
 
   private onConfiguration(e: vscode.ConfigurationChangeEvent): void {
@@ -308,6 +344,8 @@ export class SearchService implements vscode.Disposable {
       watcher.onDidChange(onFile('changed')),
       watcher.onDidDelete(onFile('deleted')),
       vscode.workspace.onDidRenameFiles((e) => {
+        // Without an open index the next one's first scan finds the files where they are.
+        if (!this.session) return;
         for (const f of e.files) this.pending.rename(f.oldUri.toString(), f.newUri.toString());
         this.kick();
       }),
@@ -325,6 +363,7 @@ export class SearchService implements vscode.Disposable {
         const uri = doc.uri.toString();
         clearTimeout(this.overlayTimers.get(uri));
         this.overlayTimers.delete(uri);
+        this.refusedOverlays.delete(uri);
         // Closed without saving: the stored version is the truth again.
         if (!this.savedOverlays.has(uri)) this.session?.index.clearOverlay(uri);
       }),
@@ -335,6 +374,7 @@ export class SearchService implements vscode.Disposable {
   private kick(delay = FILE_EVENT_DELAY_MS): void {
     clearTimeout(this.drainTimer);
     this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
       if (this.draining) return; // the running drain picks the new changes up when it finishes
       this.draining = this.drain().finally(() => {
         this.draining = undefined;
@@ -346,8 +386,12 @@ export class SearchService implements vscode.Disposable {
   private async drain(): Promise<void> {
     while (!this.pending.empty) {
       const session = this.session;
-      if (!session) return;
       const batch = this.pending.take();
+      if (!session) {
+        // The index closed (model settings changed, model deleted): the next one's first scan lists everything anew.
+        if (batch.full) this.settleFull(undefined);
+        return;
+      }
       try {
         if (batch.renames.length > 0) await this.applyRenames(session, batch);
         if (batch.full) await this.runFull(session);
@@ -518,12 +562,13 @@ export class SearchService implements vscode.Disposable {
       uri,
       setTimeout(() => {
         this.overlayTimers.delete(uri);
-        void this.applyOverlay(session, doc, untitled);
+        void this.setOverlay(session, doc, untitled);
       }, delay),
     );
   }
 
-  private async applyOverlay(session: Session, doc: vscode.TextDocument, untitled: boolean): Promise<void> {
+  /** Hands the editor's text to the index, which embeds it in the background ({@link applyOverlays}). */
+  private async setOverlay(session: Session, doc: vscode.TextDocument, untitled: boolean): Promise<void> {
     if (this.session !== session || doc.isClosed) return;
     const uri = doc.uri.toString();
     if (!doc.isDirty && !untitled) {
@@ -531,7 +576,20 @@ export class SearchService implements vscode.Disposable {
       return;
     }
     const relPath = untitled ? doc.uri.path : session.source.relPathOf(doc.uri);
-    if (relPath === undefined || doc.getText().trim() === '') {
+    if (relPath === undefined) {
+      session.index.clearOverlay(uri);
+      return;
+    }
+    // Measured before the text is copied out of the editor: a UTF-16 unit is at least one UTF-8 byte.
+    const limit = this.config.settings.searchMaxFileSize;
+    const length = doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+    if (length > limit) {
+      session.index.clearOverlay(uri);
+      this.refuseOverlay(relPath, uri, `at least ${formatBytes(length)} > ${formatBytes(limit)}`);
+      return;
+    }
+    const text = doc.getText();
+    if (text.trim() === '') {
       session.index.clearOverlay(uri);
       return;
     }
@@ -539,9 +597,46 @@ export class SearchService implements vscode.Disposable {
       const described = await session.source.describe(doc.uri);
       if (described?.type === 'ignored') return;
     }
-    if (this.session !== session) return;
+    if (this.session !== session || doc.isClosed) return;
     this.savedOverlays.delete(uri);
-    session.index.setOverlay({ uri, relPath, text: doc.getText(), languageId: doc.languageId });
+    const refused = session.index.setOverlay({ uri, relPath, text, languageId: doc.languageId });
+    if (refused) {
+      this.refuseOverlay(relPath, uri, `${refused.reason === 'binary' ? 'not text' : 'too large'}: ${refused.detail}`);
+      return;
+    }
+    this.refusedOverlays.delete(uri);
+    this.applyOverlays();
+  }
+
+  private refuseOverlay(relPath: string, uri: string, why: string): void {
+    if (this.refusedOverlays.has(uri)) return;
+    this.refusedOverlays.add(uri);
+    this.logger.info(`search: unsaved changes in ${relPath} are not searchable (${why})`);
+  }
+
+  /** Chunks and embeds the unsaved texts handed to the index, one run at a time; searches never wait for it. */
+  private applyOverlays(): void {
+    const session = this.session;
+    if (!session) return;
+    if (this.applyingOverlays) {
+      this.overlaysAgain = true;
+      return;
+    }
+    this.overlaysAgain = false;
+    const run = async (): Promise<void> => {
+      try {
+        const applied = await session.index.applyOverlays(session.closing.signal);
+        // The panel asks again when the index says it is ready: its answer may now include these editors.
+        if (applied > 0 && this.current.kind === 'ready') this.setReady(session);
+      } catch (e) {
+        if (session.closing.signal.aborted || isCancellation(e) || isAbort(e)) return;
+        this.logger.error('search: could not index the unsaved editors', e);
+      }
+    };
+    this.applyingOverlays = run().finally(() => {
+      this.applyingOverlays = undefined;
+      if (this.overlaysAgain && this.session === session) this.applyOverlays();
+    });
   }
 
   /** After an update holds the saved text, the overlay kept since the save goes (unless the editor is dirty again). */
@@ -579,6 +674,7 @@ export class SearchService implements vscode.Disposable {
 
   async dispose(): Promise<void> {
     clearTimeout(this.drainTimer);
+    this.settleFull(undefined);
     for (const t of this.overlayTimers.values()) clearTimeout(t);
     this.watching.forEach((d) => d.dispose());
     this.disposables.forEach((d) => d.dispose());
@@ -586,10 +682,11 @@ export class SearchService implements vscode.Disposable {
   }
 }
 
-/** `bertLens.search.maxFileSize` in bytes. */
-function maxFileBytes(): number {
-  const v = vscode.workspace.getConfiguration('bertLens.search').get<number>('maxFileSize');
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : DEFAULT_MAX_FILE_SIZE;
+/** Whether `target` is `folder` or inside it (paths of this machine; case-insensitive where the file system is). */
+function isSameOrInside(target: string, folder: string): boolean {
+  const fold = (p: string): string => (process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p);
+  const relative = path.relative(fold(path.resolve(folder)), fold(path.resolve(target)));
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }
 
 function countSkipped(skipped: readonly SkippedFile[]): SkippedCounts {

@@ -19,7 +19,7 @@ let nextRequestId = 1;
 /** The newest request sent; answers to older ones are dropped. */
 let latest = 0;
 let typingTimer: ReturnType<typeof setTimeout> | undefined;
-let answer: { requestId: number; query: string; mode: SearchMode; hits: readonly SearchHit[] } | undefined;
+let answer: { requestId: number; query: string; mode: SearchMode; hits: readonly SearchHit[]; unsavedPending: number } | undefined;
 let selected = -1;
 let indexState: IndexState = { kind: 'notIndexed' };
 
@@ -121,15 +121,17 @@ host.onMessage(isHostToSearchView, (m) => {
       const before = indexState;
       indexState = m.state;
       renderIndexState();
-      // Better answers are possible once indexing finishes, or once the new model's index is open.
+      // Better answers are possible once indexing finishes, once the new model's index is open, or once the unsaved
+      // editors the last answer lacked are embedded (the host says "ready" again then).
       const finished = before.kind !== 'ready' && m.state.kind === 'ready';
       const reopened = m.state.kind === 'notIndexed' && m.state.reason !== undefined;
-      if ((finished || reopened) && query.value.trim() !== '') runSearch();
+      const unsavedIn = m.state.kind === 'ready' && answer !== undefined && answer.unsavedPending > 0 && answer.requestId === latest;
+      if ((finished || reopened || unsavedIn) && query.value.trim() !== '') runSearch();
       break;
     }
     case 'results':
       if (m.requestId !== latest) return;
-      answer = { requestId: m.requestId, query: m.query, mode: m.mode, hits: m.hits };
+      answer = { requestId: m.requestId, query: m.query, mode: m.mode, hits: m.hits, unsavedPending: m.unsavedPending ?? 0 };
       renderResults(Math.round(m.elapsedMs));
       break;
     case 'searchError':
@@ -228,7 +230,8 @@ function renderResults(elapsedMs: number): void {
     results.replaceChildren(...groups.map((g) => renderGroup(g.relPath, g.hits, a.mode)));
   }
   const files = groups.length;
-  setStatus(`${a.hits.length} ${a.hits.length === 1 ? 'passage' : 'passages'} in ${files} ${files === 1 ? 'file' : 'files'} · ${elapsedMs} ms`, '');
+  const pending = a.unsavedPending > 0 ? ` · ${a.unsavedPending} unsaved ${a.unsavedPending === 1 ? 'editor' : 'editors'} not searchable yet` : '';
+  setStatus(`${a.hits.length} ${a.hits.length === 1 ? 'passage' : 'passages'} in ${files} ${files === 1 ? 'file' : 'files'} · ${elapsedMs} ms${pending}`, '');
   results.dataset.requestId = String(a.requestId);
   results.dataset.count = String(a.hits.length);
   if (document.activeElement === results && a.hits.length > 0) select(0);
