@@ -1,7 +1,7 @@
 /**
  * Messages between the extension host and the Summary panel (webview-ui/src/summary). Host → view messages carry
  * the summary being made (`id`); view → host messages are validated by {@link isSummaryViewMessage} before the host
- * acts on them. Document ranges are UTF-16 offsets.
+ * acts on them, and name a summary by its `id`, never a document. Ranges are UTF-16 offsets into the summarised text.
  */
 import type { TokenSpan } from './attention';
 import type { CrossAttentionMaps } from './summarize';
@@ -9,23 +9,23 @@ import { isRecord } from './worker';
 
 export type SummaryMode = 'abstractive' | 'extractive';
 
-/** What was summarised and where it lives, so the panel can say it and link back to it. */
+/**
+ * What was summarised, for the panel to say it. Where it lives (document, offsets, version) stays in the host, which
+ * looks it up by the summary's `id` when the panel asks to reveal, comment or summarise again: the page never names
+ * a document.
+ */
 export interface SummarySource {
   /** Short label, e.g. `notes.md`, `notes.md:12-40`, `upload.ts › uploadWithRetry`. */
   readonly label: string;
-  /** Document URI as a string. */
-  readonly uri: string;
-  /** Offset of the summarised text in the document; ranges in results are relative to it. */
-  readonly offset: number;
-  /** Length of the summarised text (characters). */
+  /** Length of the summarised text (UTF-16 code units); ranges in results and in `reveal` are within `[0, length]`. */
   readonly length: number;
   readonly languageId: string;
-  /** Zero-based line the summarised text starts on: "Insert as Comment" inserts above it. */
-  readonly line: number;
   readonly kind: 'document' | 'selection' | 'symbol';
+  /** Why "Insert as Comment" is not offered (no comment syntax is known for the language); absent when it is. */
+  readonly noComment?: string;
 }
 
-/** An extractive sentence with its range in the summarised text (add `source.offset` for the document). */
+/** An extractive sentence with its range in the summarised text. */
 export interface SummarySentence {
   readonly text: string;
   readonly start: number;
@@ -84,16 +84,20 @@ export type HostToSummaryView =
   | { readonly type: 'crossAttention'; readonly id: number; readonly data: CrossAttentionView }
   | { readonly type: 'crossAttentionError'; readonly id: number; readonly message: string };
 
+/**
+ * Requests from the panel. Those about a summary's source name the summary `id` (from `start`) and ranges relative to
+ * the summarised text; the host refuses ids it did not hand out this session.
+ */
 export type SummaryViewToHost =
   | { readonly type: 'ready' }
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'copy'; readonly text: string }
-  /** Insert `text` as a comment above line `line` of the document. */
-  | { readonly type: 'insertComment'; readonly uri: string; readonly line: number; readonly languageId: string; readonly text: string }
-  /** Show and select `[start, end)` of the document. */
-  | { readonly type: 'reveal'; readonly uri: string; readonly start: number; readonly end: number }
-  /** Summarise the same source again in `mode`. */
-  | { readonly type: 'rerun'; readonly source: SummarySource; readonly mode: SummaryMode }
+  /** Insert summary `id` as a comment above the text it summarises. */
+  | { readonly type: 'insertComment'; readonly id: number }
+  /** Show and select `[start, end)` of summary `id`'s source text in its document. */
+  | { readonly type: 'reveal'; readonly id: number; readonly start: number; readonly end: number }
+  /** Summarise the source of summary `id` again in `mode`. */
+  | { readonly type: 'rerun'; readonly id: number; readonly mode: SummaryMode }
   /** The view wants the cross-attention of summary `id`. */
   | { readonly type: 'requestCrossAttention'; readonly id: number };
 
@@ -108,13 +112,10 @@ export function isSummarySource(s: unknown): s is SummarySource {
   return (
     isRecord(s) &&
     typeof s.label === 'string' &&
-    typeof s.uri === 'string' &&
-    s.uri.length <= 4096 &&
-    isIndex(s.offset) &&
     isIndex(s.length) &&
     typeof s.languageId === 'string' &&
-    isIndex(s.line) &&
-    (s.kind === 'document' || s.kind === 'selection' || s.kind === 'symbol')
+    (s.kind === 'document' || s.kind === 'selection' || s.kind === 'symbol') &&
+    (s.noComment === undefined || typeof s.noComment === 'string')
   );
 }
 
@@ -126,16 +127,15 @@ export function isSummaryViewMessage(m: unknown): m is SummaryViewToHost {
     case 'ready':
       return keys === 'type';
     case 'cancel':
+    case 'insertComment':
     case 'requestCrossAttention':
       return keys === 'id,type' && isIndex(m.id);
     case 'copy':
       return keys === 'text,type' && isText(m.text);
-    case 'insertComment':
-      return keys === 'languageId,line,text,type,uri' && typeof m.uri === 'string' && isIndex(m.line) && typeof m.languageId === 'string' && isText(m.text);
     case 'reveal':
-      return keys === 'end,start,type,uri' && typeof m.uri === 'string' && isIndex(m.start) && isIndex(m.end) && m.end >= m.start;
+      return keys === 'end,id,start,type' && isIndex(m.id) && isIndex(m.start) && isIndex(m.end) && m.end >= m.start;
     case 'rerun':
-      return keys === 'mode,source,type' && isMode(m.mode) && isSummarySource(m.source);
+      return keys === 'id,mode,type' && isIndex(m.id) && isMode(m.mode);
     default:
       return false;
   }

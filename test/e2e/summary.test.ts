@@ -120,6 +120,7 @@ describe('Summaries in code-server (browser)', function () {
     fs.writeFileSync(path.join(workspace, 'upload.ts'), HOVER_SOURCE);
     fs.writeFileSync(path.join(workspace, 'topics.md'), threeTopicDocument().text);
     fs.writeFileSync(path.join(workspace, 'fox.txt'), item.text);
+    fs.writeFileSync(path.join(workspace, 'data.json'), JSON.stringify({ description: item.text }, null, 2));
     server = await startCodeServer({
       workspace,
       settings: {
@@ -221,5 +222,27 @@ describe('Summaries in code-server (browser)', function () {
     await screenshot(page, 'summary-extractive');
     await panel.locator('.sentence').nth(1).click();
     await poll(async () => (await selectionLength(page)) === sentences[1]!.length, { what: 'the sentence selected in the editor' });
+    assert.equal(await panel.locator('#insert-comment').isEnabled(), true, 'Markdown takes a comment');
+    assert.equal(await panel.locator('#comment-note').isVisible(), false);
+  });
+
+  it('"Insert as Comment" is disabled, with the reason shown, for a language without comments (JSON)', async () => {
+    await openFile(page, 'data.json');
+    // Once more if the summary does not start: the palette was seen to run nothing once in a full run.
+    let panel: FrameLocator | undefined;
+    for (let attempt = 1; panel === undefined; attempt++) {
+      await runCommand(page, 'BERT Lens: Summarize Document');
+      const frame = await summaryPanel(page);
+      const started = await poll(async () => ((await frame.locator('#source').textContent()) ?? '') === 'data.json', { timeoutMs: 8000, what: 'the summary of data.json' }).catch((e: unknown) => {
+        if (attempt >= 2) throw e;
+        return false;
+      });
+      if (started) panel = frame;
+    }
+    await waitDone(panel, 'abstractive');
+    assert.equal(await panel.locator('#insert-comment').isDisabled(), true);
+    assert.match((await panel.locator('#comment-note').textContent()) ?? '', /No comment syntax is known for json/);
+    assert.match((await panel.locator('#insert-comment').getAttribute('title')) ?? '', /No comment syntax is known for json/);
+    await screenshot(page, 'summary-no-comment');
   });
 });

@@ -4,13 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HubDownloader } from '../../src/core/models/hubDownloader';
 import { ModelResolver } from '../../src/core/models/modelResolver';
-import { commentProse, formatAsComment } from '../../src/core/summarize/comments';
+import { commentProse, formatAsComment, insertCommentProblem } from '../../src/core/summarize/comments';
 import { seq2seqFiles } from '../../src/core/summarize/seq2seqFiles';
 import { abstractiveSummary, crossAttentionMeans, extractiveSummary, finalInput } from '../../src/core/summarize/summarizer';
 import { ModelWorkerClient, WorkerRequestError } from '../../src/core/worker/modelWorkerClient';
 import { isHostToSummaryView, isSummaryViewMessage, type SummarySource } from '../../src/protocol/summaryView';
 import type { LocalModel } from '../../src/protocol/worker';
-import { lineCount, markdownSectionAt, paragraphAt, paragraphsIn } from '../../src/vscode/summary/paragraphs';
+import { linesOf, markdownSectionAt, paragraphAt, paragraphsIn, type LineRange, type LineSource } from '../../src/vscode/summary/paragraphs';
 import { SummaryScheduler } from '../../src/vscode/summary/scheduler';
 import { SummaryCache, type CachedSummary } from '../../src/vscode/summary/summaryCache';
 import { SummaryStore } from '../../src/vscode/summary/summaryStore';
@@ -20,6 +20,9 @@ import { maxAbsDiff } from '../harness/reference';
 import { HOVER_SOURCE, meanOverHeads, seq2seqReference } from '../harness/summaryFixtures';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function poll(ok: () => boolean, timeoutMs = 2000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !ok(); await sleep(5)) if (Date.now() > end) throw new Error('timed out');
+}
 const summary = (text: string): CachedSummary => ({ text, mode: 'extractive', model: 'bundled:use-lite' });
 
 describe('summaries: the hover cache', () => {
@@ -63,6 +66,30 @@ describe('summaries: the hover cache', () => {
     const cache = new SummaryCache(file);
     await cache.load();
     assert.deepEqual([cache.has('bad'), cache.get('good')?.text], [false, 'g']);
+    await cache.dispose(); // the rewrite it scheduled, before the folder goes
+  });
+
+  it('skips damaged entries (null, wrong arity, not a pair) without throwing, keeps the good ones and rewrites the file', async () => {
+    const file = path.join(dir, 'cache.json');
+    const entries = [null, ['a', summary('a')], ['x'], 5, ['b', null], [7, summary('n')], ['c', summary('c')], 'text'];
+    fs.writeFileSync(file, JSON.stringify({ version: 1, entries }));
+    const cache = new SummaryCache(file, { saveDelayMs: 5 });
+    cache.set('early', summary('set before the load finished'));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await cache.load();
+      await sleep(20);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.deepEqual(unhandled, []);
+    assert.deepEqual([cache.get('a')?.text, cache.get('c')?.text, cache.get('early')?.text, cache.size], ['a', 'c', 'set before the load finished', 3]);
+    assert.match(cache.loadProblem ?? '', /6 of its 8 entries are damaged/);
+    await poll(() => cache.writes > 0);
+    const rewritten = JSON.parse(fs.readFileSync(file, 'utf8')) as { entries: [string, CachedSummary][] };
+    assert.deepEqual(rewritten.entries.map(([k]) => k).sort(), ['a', 'c', 'early']);
   });
 });
 
@@ -180,32 +207,79 @@ describe('summaries: comments and paragraphs', () => {
 
   it('finds paragraphs, Markdown sections and their sizes', () => {
     const md = '# Title\n\nIntro line one\nline two\n\n## A\n\nText of A.\n\n### A.1\n\nDeeper.\n\n## B\n\nText of B.\n';
-    const p = paragraphAt(md, md.indexOf('line two'), true)!;
-    assert.equal(md.slice(p.start, p.end), 'Intro line one\nline two');
-    assert.equal(lineCount(md, p), 2);
-    assert.equal(paragraphAt(md, md.indexOf('\n\n') + 1, true), undefined, 'a blank line is no paragraph');
-    const a = markdownSectionAt(md, md.indexOf('## A'))!;
-    assert.equal(md.slice(a.start, a.end), '## A\n\nText of A.\n\n### A.1\n\nDeeper.');
-    assert.deepEqual([a.title, a.level], ['A', 2]);
-    assert.equal(markdownSectionAt(md, md.indexOf('Text of A')), undefined);
-    assert.deepEqual(paragraphsIn(md, 0, md.length, true).map((r) => md.slice(r.start, r.end)), ['Intro line one\nline two', 'Text of A.', 'Deeper.', 'Text of B.']);
+    const lines = linesOf(md);
+    const all = md.split('\n');
+    const textOf = (r: LineRange): string => all.slice(r.first, r.last + 1).join('\n');
+    const lineOf = (needle: string): number => all.findIndex((l) => l.includes(needle));
+    const p = paragraphAt(lines, lineOf('line two'), true)!;
+    assert.equal(textOf(p), 'Intro line one\nline two');
+    assert.deepEqual([p.last - p.first + 1, p.chars], [2, 'Intro line one\nline two'.length]);
+    assert.equal(paragraphAt(lines, 1, true), undefined, 'a blank line is no paragraph');
+    assert.equal(paragraphAt(lines, lineOf('line two'), true, 10), undefined, 'nor is a paragraph over the limit');
+    const a = markdownSectionAt(lines, lineOf('## A'))!;
+    assert.equal(textOf(a), '## A\n\nText of A.\n\n### A.1\n\nDeeper.');
+    assert.deepEqual([a.title, a.level, a.chars], ['A', 2, textOf(a).length]);
+    assert.equal(markdownSectionAt(lines, lineOf('Text of A')), undefined);
+    assert.equal(markdownSectionAt(lines, lineOf('## A'), 20), undefined, 'a section over the limit is none');
+    assert.deepEqual(paragraphsIn(lines, 0, lines.lineCount - 1, true).map(textOf), ['Intro line one\nline two', 'Text of A.', 'Deeper.', 'Text of B.']);
+    assert.deepEqual(linesOf('a\r\nb').line(0), 'a');
+  });
+
+  it('reads only the lines around the offset, up to the limit, in a 20 MB log with no blank lines', () => {
+    const lineCount = 250_000;
+    const row = (i: number): string => `2024-05-01T12:00:00Z INFO worker-${i % 16} served request ${i} in ${i % 97} ms from cache`;
+    let reads = 0;
+    const log: LineSource = { lineCount, line: (i) => (reads++, row(i)) };
+    const heading: LineSource = { lineCount, line: (i) => (reads++, i === 0 ? '# Server log' : row(i)) };
+    const limit = 64_000;
+    const most = Math.ceil(limit / 60) + 2; // lines are over 60 characters long
+    const started = performance.now();
+    assert.equal(paragraphAt(log, lineCount / 2, false, limit), undefined);
+    assert.ok(reads <= most, `${reads} lines read for a paragraph`);
+    reads = 0;
+    assert.deepEqual(paragraphsIn(log, 1000, 1050, false, limit), []);
+    assert.ok(reads <= most, `${reads} lines read for the paragraphs in view`);
+    reads = 0;
+    assert.equal(markdownSectionAt(heading, 0, limit), undefined);
+    assert.ok(reads <= most, `${reads} lines read for a section`);
+    console.log(`      BERTLENS_METRIC paragraphScansWithLimit=${(performance.now() - started).toFixed(1)}ms`);
+    // The same paragraph without a limit is read whole (the commands may summarise it).
+    reads = 0;
+    assert.deepEqual(paragraphAt(log, 10, false), { first: 0, last: lineCount - 1, chars: Array.from({ length: lineCount }, (_, i) => row(i).length + 1).reduce((x, y) => x + y) - 1 });
+    assert.equal(reads, lineCount);
+    // Long lines are not tested as headings (patterns that could backtrack on them are skipped).
+    assert.equal(paragraphAt(linesOf(`#${' #'.repeat(50_000)}x`), 0, true)?.chars, 100_002);
   });
 });
 
 describe('summaries: panel protocol', () => {
-  const source: SummarySource = { label: 'a.md', uri: 'file:///a.md', offset: 3, length: 10, languageId: 'markdown', line: 0, kind: 'document' };
-  it('accepts well-formed panel messages only', () => {
+  const source: SummarySource = { label: 'a.md', length: 10, languageId: 'markdown', kind: 'document' };
+  it('accepts well-formed panel messages only; requests name a summary id, never a document', () => {
     assert.ok(isSummaryViewMessage({ type: 'ready' }));
-    assert.ok(isSummaryViewMessage({ type: 'reveal', uri: 'file:///a.md', start: 1, end: 4 }));
-    assert.ok(isSummaryViewMessage({ type: 'rerun', source, mode: 'extractive' }));
-    assert.ok(!isSummaryViewMessage({ type: 'reveal', uri: 'file:///a.md', start: 4, end: 1 }));
+    assert.ok(isSummaryViewMessage({ type: 'reveal', id: 7, start: 1, end: 4 }));
+    assert.ok(isSummaryViewMessage({ type: 'rerun', id: 7, mode: 'extractive' }));
+    assert.ok(isSummaryViewMessage({ type: 'insertComment', id: 7 }));
+    assert.ok(!isSummaryViewMessage({ type: 'reveal', id: 7, start: 4, end: 1 }));
     assert.ok(!isSummaryViewMessage({ type: 'ready', extra: 1 }));
-    assert.ok(!isSummaryViewMessage({ type: 'rerun', source: { ...source, kind: 'other' }, mode: 'extractive' }));
+    assert.ok(!isSummaryViewMessage({ type: 'rerun', id: 7, mode: 'other' }));
     assert.ok(!isSummaryViewMessage({ type: 'copy', text: 'x'.repeat(2_000_000) }));
+    // What the panel used to send: a document of its choosing.
+    assert.ok(!isSummaryViewMessage({ type: 'reveal', uri: 'file:///etc/passwd', start: 0, end: 4 }));
+    assert.ok(!isSummaryViewMessage({ type: 'reveal', id: 7, uri: 'file:///etc/passwd', start: 0, end: 4 }));
+    assert.ok(!isSummaryViewMessage({ type: 'insertComment', id: 7, uri: 'file:///a.ts', line: 0, languageId: 'typescript', text: 'x' }));
+    assert.ok(!isSummaryViewMessage({ type: 'rerun', mode: 'extractive', source: { ...source, uri: 'file:///a.md', offset: 0, line: 0 } }));
+    assert.ok(isHostToSummaryView({ type: 'start', id: 1, source }));
+    assert.ok(isHostToSummaryView({ type: 'start', id: 1, source: { ...source, noComment: 'why' } }));
+    assert.ok(!isHostToSummaryView({ type: 'start', id: 1, source: { ...source, kind: 'other' } }));
     assert.ok(isHostToSummaryView({ type: 'stream', id: 1, text: 'ab', step: 2 }));
     const data = { sourceText: 'ab', linked: true, sourceTokens: [{ text: 'a', start: 0, end: 1, special: false }], targetTokens: [{ text: 'x', start: 0, end: 1, special: false }], targetText: 'x', layers: 2, heads: 4, truncated: false };
     assert.ok(isHostToSummaryView({ type: 'crossAttention', id: 1, data: { ...data, means: new Float32Array(2) } }));
     assert.ok(!isHostToSummaryView({ type: 'crossAttention', id: 1, data: { ...data, means: new Float32Array(3) } }), 'sizes are checked');
+  });
+
+  it('offers "Insert as Comment" for languages with comments and for prose only', () => {
+    for (const language of ['typescript', 'python', 'css', 'html', 'markdown', 'plaintext']) assert.equal(insertCommentProblem(language), undefined, language);
+    for (const language of ['json', 'csv', 'no-such-language']) assert.match(insertCommentProblem(language) ?? '', new RegExp(`No comment syntax is known for ${language}`), language);
   });
 });
 

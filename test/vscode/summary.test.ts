@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { BertLensApi } from '../../src/extension';
 import type { CrossAttentionView, HostToSummaryView, SummaryView } from '../../src/protocol/summaryView';
 import type { Services } from '../../src/vscode/services';
+import { SummaryPanel } from '../../src/vscode/summary/summaryPanel';
 import { waitFor } from '../harness/extensionTestIndex';
 import { HubMirror } from '../harness/hubMirror';
 import { maxAbsDiff } from '../harness/reference';
@@ -71,24 +72,120 @@ export function register(): void {
       await vscode.commands.executeCommand('bertLens.summarizeDocument');
       const summary = await done(s);
       const start = sent(s, 'start')[0]!;
-      assert.equal(start.source.offset, 2, 'leading blank lines are not summarised');
+      const run = s.summaries.controller.runOf(start.id)!;
+      assert.deepEqual([run.uri.toString(), run.start, start.source.length], [doc.uri.toString(), 2, text.trim().length], 'leading blank lines are not summarised');
+      assert.equal(start.source.noComment, undefined, 'Markdown takes comments');
+      assert.deepEqual(Object.keys(start.source).sort(), ['kind', 'label', 'languageId', 'length'], 'the page is not told where the document is');
       assert.deepEqual([summary.mode, summary.model, summary.totalSentences], ['extractive', 'bundled:use-lite', 12]);
       assert.equal(sent(s, 'mode')[0]!.modelLabel, 'Universal Sentence Encoder lite (bundled, offline)');
       assert.equal(summary.sentences!.length, 3);
       assert.deepEqual(new Set(summary.sentences!.map((x) => topicOf(x.start))), new Set(['gardening', 'spaceflight', 'banking']), summary.text);
-      for (const x of summary.sentences!) assert.equal(doc.getText().slice(start.source.offset + x.start, start.source.offset + x.end), x.text);
+      for (const x of summary.sentences!) assert.equal(doc.getText().slice(run.start + x.start, run.start + x.end), x.text);
 
-      // A click on a sentence in the panel reveals and selects it in the document.
+      // A click on a sentence in the panel reveals and selects it in the document (ranges relative to the source).
       const second = summary.sentences![1]!;
-      await s.summaries.controller.handle({ type: 'reveal', uri: doc.uri.toString(), start: start.source.offset + second.start, end: start.source.offset + second.end });
+      await s.summaries.controller.handle({ type: 'reveal', id: start.id, start: second.start, end: second.end });
       const editor = vscode.window.activeTextEditor!;
       assert.equal(editor.document.uri.toString(), doc.uri.toString());
       assert.equal(editor.document.getText(editor.selection), second.text);
 
       // Insert as Comment: above the summarised text, in the language's comment syntax.
-      await s.summaries.controller.handle({ type: 'insertComment', uri: doc.uri.toString(), line: start.source.line, languageId: 'markdown', text: summary.text });
+      await s.summaries.controller.handle({ type: 'insertComment', id: start.id });
       assert.match(doc.getText(), /^\n\n<!--\n/);
+      // The comment moved the source down: a sentence is still revealed where it now is.
+      await s.summaries.controller.handle({ type: 'reveal', id: start.id, start: second.start, end: second.end });
+      assert.equal(vscode.window.activeTextEditor!.document.getText(vscode.window.activeTextEditor!.selection), second.text);
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    });
+
+    it('the panel names summaries, not files: unknown ids, ranges past the source and changed text are refused', async () => {
+      const s = await services();
+      await configure({ model: 'bundled:use-lite', 'summary.mode': 'extractive' });
+      const { text } = threeTopicDocument();
+      const other = await vscode.workspace.openTextDocument({ content: 'Not summarised.\n', language: 'plaintext' });
+      const doc = await vscode.workspace.openTextDocument({ content: `Intro.\n\n${text}`, language: 'plaintext' });
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('bertLens.summarizeDocument');
+      const summary = await done(s);
+      const { id } = sent(s, 'start')[0]!;
+      const insert = async (at: vscode.Position, what: string): Promise<void> => {
+        const edit = new vscode.WorkspaceEdit();
+        edit.insert(doc.uri, at, what);
+        assert.ok(await vscode.workspace.applyEdit(edit));
+      };
+      const versions = (): number[] => [doc.version, other.version];
+      const before = versions();
+
+      // A message from an earlier session (a revived panel's saved state), or one made up: nothing is opened or edited.
+      s.summaries.controller.lastRevealed = undefined;
+      for (const request of [{ type: 'reveal', id: 12345, start: 0, end: 3 }, { type: 'insertComment', id: 12345 }, { type: 'rerun', id: 12345, mode: 'extractive' }] as const) {
+        s.summaries.controller.lastRefusal = undefined;
+        await s.summaries.controller.handle(request);
+        assert.match(s.summaries.controller.lastRefusal ?? '', /earlier session/, request.type);
+      }
+      assert.equal(s.summaries.controller.lastRevealed, undefined);
+      assert.deepEqual(versions(), before);
+      // A range beyond the summarised text is ignored.
+      await s.summaries.controller.handle({ type: 'reveal', id, start: 0, end: text.length + 100 });
+      assert.equal(s.summaries.controller.lastRevealed, undefined);
+
+      // An edit above the text moves it: the host finds it again.
+      await insert(new vscode.Position(0, 0), 'A new first line.\n');
+      const first = summary.sentences![0]!;
+      await s.summaries.controller.handle({ type: 'reveal', id, start: first.start, end: first.end });
+      assert.equal(doc.getText(s.summaries.controller.lastRevealed!.range), first.text);
+      // An edit inside it: the summary no longer describes the text, and the host says so instead of guessing.
+      const inside = doc.positionAt(doc.getText().indexOf(first.text) + 5);
+      await insert(inside, 'CHANGED ');
+      s.summaries.controller.lastRevealed = undefined;
+      for (const request of [{ type: 'reveal', id, start: first.start, end: first.end }, { type: 'insertComment', id }, { type: 'rerun', id, mode: 'extractive' }] as const) {
+        s.summaries.controller.lastRefusal = undefined;
+        const version = doc.version;
+        await s.summaries.controller.handle(request);
+        assert.match(s.summaries.controller.lastRefusal ?? '', /has changed since/, request.type);
+        assert.equal(doc.version, version, `${request.type} left the document alone`);
+      }
+      assert.equal(s.summaries.controller.lastRevealed, undefined);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    });
+
+    it('"Insert as Comment" is not offered, and refused, for a language without comments', async () => {
+      const s = await services();
+      await configure({ model: 'bundled:use-lite', 'summary.mode': 'extractive' });
+      const doc = await vscode.workspace.openTextDocument({ content: JSON.stringify({ description: threeTopicDocument().text }, null, 2), language: 'json' });
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('bertLens.summarizeDocument');
+      await done(s);
+      const start = sent(s, 'start')[0]!;
+      assert.match(start.source.noComment ?? '', /No comment syntax is known for json/);
+      const before = doc.getText();
+      s.summaries.controller.lastRefusal = undefined;
+      await s.summaries.controller.handle({ type: 'insertComment', id: start.id });
+      assert.match(s.summaries.controller.lastRefusal ?? '', /No comment syntax is known for json/);
+      assert.equal(doc.getText(), before, 'no bare prose went into the JSON');
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    });
+
+    it('the panel keeps a bounded record of what it sent: the newest stream update and the steps', async () => {
+      const s = await services();
+      const panel = new SummaryPanel(s.context.extensionUri, s.logger);
+      try {
+        panel.post({ type: 'start', id: 1, source: { label: 'x', length: 1, languageId: 'plaintext', kind: 'document' } });
+        let text = '';
+        for (let step = 1; step <= 3000; step++) {
+          text += 'word ';
+          panel.post({ type: 'stream', id: 1, text, step });
+          if (step % 10 === 0) panel.post({ type: 'progress', id: 1, message: `step ${step}` });
+        }
+        const streams = panel.sent.filter((m) => m.type === 'stream');
+        assert.equal(streams.length, 1, 'only the newest stream update is kept');
+        assert.equal((streams[0] as Sent<'stream'>).text, text);
+        assert.ok(panel.sent.length <= 100, `${panel.sent.length} messages kept`);
+        assert.equal(panel.sent[0]!.type, 'start');
+        assert.deepEqual(panel.streamSteps, Array.from({ length: 3000 }, (_, i) => i + 1));
+      } finally {
+        panel.dispose();
+      }
     });
 
     it('abstractive on tiny-t5 through the panel: the text streams, and the ids equal PyTorch greedy and the CLI', async () => {
@@ -101,10 +198,10 @@ export function register(): void {
       const summary = await done(s);
       assert.deepEqual([summary.mode, summary.model, summary.parts, summary.crossAttention], ['abstractive', fixture('tiny-t5'), 1, 'ready']);
       assert.equal(sent(s, 'mode')[0]!.notice, undefined);
-      const streamed = sent(s, 'stream');
-      assert.ok(streamed.length >= 2, `${streamed.length} stream updates`);
-      assert.deepEqual([...new Set(streamed.map((u) => u.step))], summary.ids!.slice(1).map((_, i) => i + 1), 'an update per token, in order');
-      assert.equal(streamed.at(-1)!.text, item.greedy.text);
+      const steps = s.summaries.panel.streamSteps;
+      assert.ok(steps.length >= 2, `${steps.length} stream updates`);
+      assert.deepEqual([...new Set(steps)], summary.ids!.slice(1).map((_, i) => i + 1), 'an update per token, in order');
+      assert.equal(sent(s, 'stream').at(-1)!.text, item.greedy.text);
       assert.deepEqual(summary.ids, item.greedy.sequence);
       assert.equal(summary.text, item.greedy.text.trim());
 
@@ -166,6 +263,35 @@ export function register(): void {
         await mirror.stop();
         // Leave the shared model cache as it was (other suites list what it holds).
         fs.rmSync(path.join(s.models.modelCacheDir, 'hub', 'test--tiny-t5-summary'), { recursive: true, force: true });
+      }
+    });
+
+    it('a newer summary waits for the model download an older one started instead of cancelling it', async function () {
+      this.timeout(60_000);
+      const s = await services();
+      const model = 'test/tiny-t5-shared';
+      const mirror = await HubMirror.start({ [model]: fixture('tiny-t5') });
+      // About a second for the decoder, so the second summary starts while it downloads.
+      mirror.faults.set(`${model}/onnx/decoder_model_merged.onnx`, { kind: 'slow', chunkBytes: 16_384, delayMs: 60 });
+      try {
+        await configure({ hubMirror: mirror.url, 'summary.model': model, 'summary.mode': 'abstractive', 'summary.dtype': 'fp32', 'summary.maxTokens': 12 });
+        const item = seq2seqReference('tiny-t5').items[0]!;
+        const doc = await vscode.workspace.openTextDocument({ content: item.text, language: 'plaintext' });
+        await vscode.window.showTextDocument(doc);
+        const decoder = (): number => mirror.requests.filter((r) => r.endsWith('/onnx/decoder_model_merged.onnx')).length;
+        void vscode.commands.executeCommand('bertLens.summarizeDocument');
+        const first = s.summaries.controller.lastRun!;
+        await waitFor(() => decoder() > 0, { what: 'the download of the decoder', timeoutMs: 20_000 });
+        await vscode.commands.executeCommand('bertLens.summarizeDocument');
+        await first;
+        const summary = await done(s);
+        assert.deepEqual([summary.mode, summary.model], ['abstractive', model]);
+        assert.equal(decoder(), 1, `the decoder was fetched once (requests: ${mirror.requests.join(', ')})`);
+        await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      } finally {
+        await configure({ hubMirror: undefined, 'summary.model': fixture('tiny-t5'), 'summary.mode': 'auto', 'summary.dtype': 'fp32' });
+        await mirror.stop();
+        fs.rmSync(path.join(s.models.modelCacheDir, 'hub', 'test--tiny-t5-shared'), { recursive: true, force: true });
       }
     });
 
@@ -267,8 +393,9 @@ export function register(): void {
       await vscode.commands.executeCommand('bertLens.summarizeSymbol');
       await s.summaries.controller.lastRun;
       const start = sent(s, 'start')[0]!;
-      assert.deepEqual([start.source.kind, start.source.label, start.source.line], ['symbol', `${path.basename(file)} › uploadWithRetry`, 0]);
-      assert.equal(doc.getText().slice(start.source.offset, start.source.offset + 3), '/**');
+      const run = s.summaries.controller.runOf(start.id)!;
+      assert.deepEqual([start.source.kind, start.source.label, doc.positionAt(run.start).line], ['symbol', `${path.basename(file)} › uploadWithRetry`, 0]);
+      assert.equal(doc.getText().slice(run.start, run.start + 3), '/**');
 
       // The cache reaches the disk.
       await s.summaries.cache.flush();
@@ -300,6 +427,64 @@ export function register(): void {
       }, { what: 'a paragraph summary', timeoutMs: 20_000 });
       assert.match(paragraph, /\*\*Summary\*\* · extractive/);
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
+
+    it('hovers on a 20 MB log without blank lines answer at once: no target, no whole-document split', async function () {
+      this.timeout(120_000);
+      const s = await services();
+      await configure({ 'hover.mode': 'extractive', 'hover.minLines': 5 });
+      const line = (i: number): string => `2024-05-01T12:${String(i % 60).padStart(2, '0')}:00Z INFO worker-${i % 16} served request ${i} in ${i % 97} ms from the cache\n`;
+      const parts: string[] = [];
+      let size = 0;
+      for (let i = 0; size < 20_000_000; i++) {
+        parts.push(line(i));
+        size += parts.at(-1)!.length;
+      }
+      const body = parts.join('');
+      const small = body.slice(0, body.indexOf('\n', 3_000_000) + 1);
+      const cases = [['plaintext', body], ['plaintext', small], ['markdown', `# Server log\n\n${body}`]] as const;
+      for (const [k, [language, content]] of cases.entries()) {
+        const file = path.join(os.tmpdir(), `bert-lens-big-${process.pid}-${k}.${language === 'markdown' ? 'md' : 'log'}`);
+        fs.writeFileSync(file, content);
+        try {
+          const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+          await vscode.languages.setTextDocumentLanguage(doc, language);
+          const editor = await vscode.window.showTextDocument(doc);
+          const middle = new vscode.Position(Math.floor(doc.lineCount / 2), 10);
+          const lag = monitorEventLoopDelay({ resolution: 1 });
+          const times = { at: [] as number[], heading: [] as number[], within: [] as number[], provider: [] as number[], all: [] as number[] };
+          const found: unknown[] = [];
+          const timed = async <T>(into: number[], f: () => Thenable<T> | Promise<T>): Promise<T> => {
+            const t = performance.now();
+            const r = await f();
+            into.push(performance.now() - t);
+            return r;
+          };
+          const none = new vscode.CancellationTokenSource();
+          for (let k = 0; k < 3; k++) {
+            lag.enable();
+            found.push(await timed(times.at, () => s.summaries.targets.at(doc, middle, 5)));
+            found.push(await timed(times.heading, () => s.summaries.targets.at(doc, new vscode.Position(0, 3), 5)));
+            found.push(...(await timed(times.within, () => s.summaries.targets.within(doc, editor.visibleRanges, 5))));
+            found.push(await timed(times.provider, () => s.summaries.hoverProvider.provideHover(doc, middle, none.token)));
+            lag.disable();
+            // Every hover provider (the built-in Markdown one included), for comparison.
+            found.push((await timed(times.all, () => hoverText(doc.uri, middle))) || undefined);
+          }
+          none.dispose();
+          const max = (xs: number[]): string => Math.max(...xs).toFixed(1);
+          const report =
+            `${language} ${(content.length / 1e6).toFixed(1)} MB, ${doc.lineCount} lines: at ${max(times.at)} ms, heading ${max(times.heading)} ms, ` +
+            `within ${max(times.within)} ms, BERT Lens hover provider ${max(times.provider)} ms (event loop max lag ${(lag.max / 1e6).toFixed(1)} ms); ` +
+            `executeHoverProvider (all providers) ${max(times.all)} ms`;
+          console.log(`BERTLENS_METRIC bigDocumentHover ${report}`);
+          assert.equal(found.filter((f) => f !== undefined).length, 0, 'no paragraph or section of the whole log is a hover target');
+          assert.ok(Math.max(...times.at, ...times.heading, ...times.within, ...times.provider) < 50, report);
+          await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+        } finally {
+          fs.rmSync(file, { force: true });
+        }
+      }
     });
 
     it('measures the extension host event loop while summarising (abstractive and extractive)', async function () {

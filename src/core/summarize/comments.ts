@@ -38,9 +38,25 @@ export function commentSyntax(languageId: string): CommentSyntax | undefined {
   return SYNTAX[languageId];
 }
 
+/** Prose languages: a summary goes into them as text (Markdown as an HTML comment). */
+const PROSE = new Set(['markdown', 'plaintext']);
+
+/**
+ * Why a summary cannot be inserted as a comment into a document of `languageId`, or undefined when it can: the
+ * language has a known comment syntax, or is prose. Anything else would put bare sentences into code.
+ *
+ * @example insertCommentProblem('python') === undefined
+ * @example insertCommentProblem('json') === 'No comment syntax is known for json, so the summary would go into the code as bare text: copy it instead.'
+ */
+export function insertCommentProblem(languageId: string): string | undefined {
+  if (PROSE.has(languageId) || SYNTAX[languageId]?.line || SYNTAX[languageId]?.block) return undefined;
+  return `No comment syntax is known for ${languageId}, so the summary would go into the code as bare text: copy it instead.`;
+}
+
 /**
  * `text` as a comment block, wrapped at `width` columns, each line starting with `indent`; ends with a line break.
- * Languages with only block comments get one block; plain text (no syntax) is returned wrapped but unmarked.
+ * Languages with only block comments get one block; plain text (no syntax) is returned wrapped but unmarked, so
+ * check {@link insertCommentProblem} before putting it into a document.
  *
  * @example formatAsComment('Retries uploads.', 'python', '    ') === '    # Retries uploads.\n'
  */

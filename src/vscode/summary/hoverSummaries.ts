@@ -12,7 +12,6 @@ import type { Seq2SeqModels } from './seq2seqModels';
 import { abstractiveSummary, extractiveSummary } from '../../core/summarize/summarizer';
 import type { LookupResult, SummaryStore } from './summaryStore';
 import type { SummaryTarget, SummaryTargets } from './summaryTargets';
-import { tokenOf } from './tokens';
 
 /** The bundled encoder: hover summaries in extractive mode never need a download. */
 const BUNDLED: LocalModel = { ref: USE_LITE_REF, dir: '', dtype: 'fp32' };
@@ -73,9 +72,8 @@ export class HoverSummaries {
       const known = this.seq2seq.unavailableReason('hover');
       if (!known) {
         try {
-          const token = signal ? tokenOf(signal) : new vscode.CancellationTokenSource().token;
           if (!interactive && !this.seq2seq.isLocal('hover')) throw new vscode.CancellationError();
-          const model = await this.seq2seq.resolve('hover', token);
+          const model = await this.seq2seq.resolve('hover', signal);
           const r = await abstractiveSummary(this.worker, model, text, { options: { maxNewTokens: HOVER_TOKENS }, ...(signal ? { signal } : {}) });
           return { text: r.text, mode: 'abstractive', model: model.ref, ...(r.truncated ? { note: 'read the beginning only' } : {}) };
         } catch (e) {

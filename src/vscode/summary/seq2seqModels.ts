@@ -20,14 +20,27 @@ export const SETTING: Readonly<Record<Seq2SeqRole, string>> = { summary: 'bertLe
 /** Whether the cross-attention decoder (`onnx/decoder_model*.onnx`) of a resolved model is there, can be downloaded, or does not exist. */
 export type CrossAttentionState = 'ready' | 'download' | 'unavailable';
 
+/** A download in progress, shared by every request for the same model, dtype and files. */
+interface SharedDownload {
+  readonly promise: Promise<LocalModel>;
+  readonly controller: AbortController;
+}
+
 /**
  * Seq2seq models for summaries: resolves the two settings to folders (downloading Hub models with a cancellable
  * progress notification), loads them in the model worker, and remembers for the session which could not be had
  * and why (so `auto` mode does not try a failing download on every summary; any setting change forgets it).
+ *
+ * A download is shared: requests for the same model, dtype and files while it runs wait for the same one, and a
+ * request that is cancelled (a newer summary, a hover moved away) stops waiting without stopping the download. Only
+ * the Cancel of its progress notification (or disposing this) stops it.
  */
 export class Seq2SeqModels implements vscode.Disposable {
   private readonly unavailable = new Map<string, string>();
+  private readonly downloads = new Map<string, SharedDownload>();
   private readonly subscription: vscode.Disposable;
+  /** Downloads started this session (read by tests). */
+  downloadsStarted = 0;
 
   constructor(
     private readonly config: Config,
@@ -40,6 +53,8 @@ export class Seq2SeqModels implements vscode.Disposable {
 
   dispose(): void {
     this.subscription.dispose();
+    for (const d of this.downloads.values()) d.controller.abort();
+    this.downloads.clear();
   }
 
   /** The setting value for `role`. */
@@ -68,14 +83,15 @@ export class Seq2SeqModels implements vscode.Disposable {
 
   /**
    * The model of `role` as a local folder, downloading it first when needed (progress notification with Cancel).
-   * @throws ModelRefError | ModelDownloadError
+   * `signal` stops this request's wait, not a download other requests may be waiting for.
+   * @throws ModelRefError | ModelDownloadError | vscode.CancellationError (`signal` aborted)
    */
-  async resolve(role: Seq2SeqRole, token: vscode.CancellationToken): Promise<LocalModel> {
+  async resolve(role: Seq2SeqRole, signal?: AbortSignal): Promise<LocalModel> {
     const value = this.ref(role);
     if (parseModelRef(value, this.baseDir()).kind === 'bundled') {
       throw new ModelDownloadError('notFound', `${value} is an embedding model; summaries need a seq2seq (T5/BART-style) model. Change ${SETTING[role]}.`);
     }
-    const model = await this.download(value, seq2seqFiles(this.dtype), token);
+    const model = await this.download(value, seq2seqFiles(this.dtype), signal);
     // "Manage Downloaded Models" shows when each downloaded model was last used.
     if (model.dir.startsWith(this.cacheDir)) void markModelUsed(model.dir).catch(() => undefined);
     return model;
@@ -100,12 +116,12 @@ export class Seq2SeqModels implements vscode.Disposable {
    * Makes sure the decoder that exposes cross-attention is there, downloading it when the model comes from the Hub
    * (q8: the quantised decoder, else the fp32 one).
    */
-  async ensureCrossAttention(model: LocalModel, role: Seq2SeqRole, token: vscode.CancellationToken): Promise<void> {
+  async ensureCrossAttention(model: LocalModel, role: Seq2SeqRole, signal?: AbortSignal): Promise<void> {
     if (decoderFile(model) || this.crossAttentionState(model, role) !== 'download') return;
     const { required } = seq2seqFiles(this.dtype);
     const files = model.dtype === 'q8' ? ['onnx/decoder_model_quantized.onnx', 'onnx/decoder_model.onnx'] : ['onnx/decoder_model.onnx'];
     for (const file of files) {
-      await this.download(this.ref(role), { required, optional: [file] }, token);
+      await this.download(this.ref(role), { required, optional: [file] }, signal);
       if (decoderFile(model)) return;
     }
     throw new ModelDownloadError('notFound', `${this.ref(role)} has no onnx/decoder_model.onnx, which cross-attention is read from.`);
@@ -128,27 +144,61 @@ export class Seq2SeqModels implements vscode.Disposable {
     return new ModelResolver(new HubDownloader({ cacheDir: this.cacheDir, host: s.hubMirror, allowDownloads: s.allowDownloads }));
   }
 
-  private async download(value: string, files: ModelFiles, token: vscode.CancellationToken): Promise<LocalModel> {
+  /** `value` as a local folder with `files`, joining the download of the same files already under way, if any. */
+  private async download(value: string, files: ModelFiles, signal: AbortSignal | undefined): Promise<LocalModel> {
     const resolver = this.resolver();
     const baseDir = this.baseDir();
     const base = { files, ...(baseDir ? { baseDir } : {}) };
     if (!resolver.needsDownload(value, this.dtype, baseDir, files)) return resolver.resolve(value, this.dtype, base);
-    this.logger.info(`downloading ${value} (${this.dtype}): ${[...files.required, ...files.optional].join(', ')}`);
-    return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `BERT Lens: downloading the summary model ${value}`, cancellable: true },
-      async (progress, progressToken) => {
-        const controller = new AbortController();
-        const subscriptions = [token, progressToken].map((t) => t.onCancellationRequested(() => controller.abort()));
-        if (token.isCancellationRequested) controller.abort();
-        const onProgress = progressReporter((message, increment) => progress.report({ message, increment }));
-        try {
-          return await resolver.resolve(value, this.dtype, { ...base, signal: controller.signal, onProgress });
-        } finally {
-          subscriptions.forEach((d) => d.dispose());
-        }
-      },
+    if (signal?.aborted) throw new vscode.CancellationError();
+    const key = JSON.stringify([value, this.dtype, [...files.required].sort(), [...files.optional].sort(), this.config.settings.hubMirror]);
+    let shared = this.downloads.get(key);
+    if (!shared) {
+      const controller = new AbortController();
+      const promise = this.startDownload(resolver, value, base, controller);
+      const started: SharedDownload = { promise, controller };
+      shared = started;
+      this.downloads.set(key, started);
+      promise
+        .finally(() => {
+          if (this.downloads.get(key) === started) this.downloads.delete(key);
+        })
+        .catch(() => undefined);
+    }
+    return untilAborted(shared.promise, signal);
+  }
+
+  /** Downloads under a progress notification whose Cancel (or `controller`) is the only thing that stops it. */
+  private startDownload(resolver: ModelResolver, value: string, base: { files: ModelFiles; baseDir?: string }, controller: AbortController): Promise<LocalModel> {
+    this.downloadsStarted++;
+    this.logger.info(`downloading ${value} (${this.dtype}): ${[...base.files.required, ...base.files.optional].join(', ')}`);
+    const dtype = this.dtype;
+    return Promise.resolve(
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `BERT Lens: downloading the summary model ${value}`, cancellable: true },
+        async (progress, progressToken) => {
+          const subscription = progressToken.onCancellationRequested(() => controller.abort());
+          const onProgress = progressReporter((message, increment) => progress.report({ message, increment }));
+          try {
+            return await resolver.resolve(value, dtype, { ...base, signal: controller.signal, onProgress });
+          } finally {
+            subscription.dispose();
+          }
+        },
+      ),
     );
   }
+}
+
+/** `promise`, or a CancellationError as soon as `signal` aborts (the work behind `promise` goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new vscode.CancellationError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new vscode.CancellationError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The decoder file cross-attention is read from, if the folder has one. */

@@ -1,8 +1,9 @@
 /**
  * Summaries by content hash, in memory and in one JSON file (the extension's global storage), so a hover on
  * unchanged code answers at once, also after a restart. The file is written whole under a temporary name and
- * renamed into place, a short while after the last change; a file that cannot be read or parsed is ignored (and
- * replaced by the next write). Least recently used entries go first when the cache is full. No `vscode` import.
+ * renamed into place, a short while after the last change; a file that cannot be read or parsed is ignored and
+ * damaged entries are left out, and the file is then written again from what is good. Least recently used entries
+ * go first when the cache is full. No `vscode` import.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -65,9 +66,12 @@ export class SummaryCache {
     return hash.digest('hex');
   }
 
-  /** Reads the file once; later calls wait for the same read. Entries set before it finishes win over the file's. */
+  /**
+   * Reads the file once; later calls wait for the same read. Entries set before it finishes win over the file's.
+   * Never rejects: a file that cannot be used is reported in {@link loadProblem} and rebuilt by the next write.
+   */
   load(): Promise<void> {
-    this.loaded ??= this.read();
+    this.loaded ??= this.read().catch((e: unknown) => this.problem(`it could not be loaded (${(e as Error)?.message ?? String(e)}); it will be rebuilt`));
     return this.loaded;
   }
 
@@ -145,9 +149,10 @@ export class SummaryCache {
       this.problem('it has an unknown layout or version; it will be rebuilt');
       return;
     }
+    const good = parsed.entries.filter(isEntry);
     const fresh = [...this.entries];
     this.entries.clear();
-    for (const [key, value] of parsed.entries) if (typeof key === 'string' && isCachedSummary(value)) this.entries.set(key, value);
+    for (const [key, value] of good) this.entries.set(key, value);
     for (const [key, value] of fresh) {
       this.entries.delete(key);
       this.entries.set(key, value);
@@ -156,17 +161,24 @@ export class SummaryCache {
       if (this.entries.size <= this.maxEntries) break;
       this.entries.delete(oldest);
     }
+    const bad = parsed.entries.length - good.length;
+    if (bad > 0) this.problem(`${bad} of its ${parsed.entries.length} entries are damaged and were left out; it will be rebuilt`);
   }
 
   private problem(what: string): void {
     this.loadProblem = what;
     this.dirty = true;
+    this.scheduleSave();
     this.options.log?.(`summary cache ${this.file}: ${what}`);
   }
 }
 
 function isCacheFile(v: unknown): v is CacheFile {
   return typeof v === 'object' && v !== null && (v as CacheFile).version === SUMMARY_CACHE_VERSION && Array.isArray((v as CacheFile).entries);
+}
+
+function isEntry(v: unknown): v is readonly [string, CachedSummary] {
+  return Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && isCachedSummary(v[1]);
 }
 
 function isCachedSummary(v: unknown): v is CachedSummary {

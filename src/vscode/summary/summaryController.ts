@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LocalModel } from '../../protocol/worker';
@@ -5,16 +6,15 @@ import type { SummaryMode, SummarySource } from '../../protocol/summaryView';
 import { modelDisplayName } from '../../core/models/modelRef';
 import type { ModelWorkerClient } from '../../core/worker/modelWorkerClient';
 import type { Config } from '../config';
-import { errorMessage, isCancellation, reportError } from '../errors';
+import { abortSignalFor, errorMessage, isCancellation, reportError } from '../errors';
 import type { Logger } from '../logger';
 import type { ModelService } from '../modelService';
-import { formatAsComment } from '../../core/summarize/comments';
+import { formatAsComment, insertCommentProblem } from '../../core/summarize/comments';
 import type { SummaryScheduler } from './scheduler';
 import { SETTING, type Seq2SeqModels } from './seq2seqModels';
 import { abstractiveSummary, crossAttentionMeans, extractiveSummary, finalInput } from '../../core/summarize/summarizer';
 import type { SummaryPanel, SummaryPanelRequest } from './summaryPanel';
 import type { SummaryTargets } from './summaryTargets';
-import { signalOf, tokenOf } from './tokens';
 
 /** What a finished abstractive summary needs for its cross-attention view. */
 interface AbstractiveContext {
@@ -28,6 +28,31 @@ interface AbstractiveContext {
 const KEPT_CONTEXTS = 8;
 
 /**
+ * Where a summary's text came from, kept by the host for the panel's requests (which name only the summary id).
+ * The offsets are re-anchored when the document changed, by finding the same text again.
+ */
+export interface SummaryRun {
+  readonly uri: vscode.Uri;
+  readonly label: string;
+  readonly kind: SummarySource['kind'];
+  /** The summarised text's offsets in the document at `version` (UTF-16; the text is trimmed). */
+  start: number;
+  end: number;
+  version: number;
+  /** SHA-256 of the summarised text. */
+  readonly hash: string;
+  /** The summarised text itself, when short enough to look for again after edits moved it. */
+  readonly text: string | undefined;
+  /** The finished summary's text. */
+  summary?: string;
+}
+
+/** Runs kept for the panel's requests (the newest summaries). */
+const KEPT_RUNS = 32;
+/** Longest summarised text kept to re-anchor it after edits (characters); longer ones must stay where they were. */
+const REANCHOR_CHARS = 200_000;
+
+/**
  * The summary commands and the Summary panel's requests: picks the mode (abstractive when the seq2seq model can be
  * had, extractive otherwise, and says why), streams the result into the panel, cancels on request, copies,
  * inserts as a comment, reveals sentences and source tokens in the document, and serves cross-attention.
@@ -37,9 +62,12 @@ export class SummaryController implements vscode.Disposable {
   /** Ids are unique across sessions, so a revived panel never mistakes an old summary for a new one. */
   private nextId = Date.now() % 1e9;
   private readonly contexts = new Map<number, AbstractiveContext>();
+  private readonly runs = new Map<number, SummaryRun>();
   private readonly subscription: vscode.Disposable;
   /** The document range most recently revealed from the panel (read by tests). */
   lastRevealed: { readonly uri: string; readonly range: vscode.Range } | undefined;
+  /** Why the panel's most recent request was refused, if it was (read by tests). */
+  lastRefusal: string | undefined;
   /** The most recent summary run: its promise settles when it ends (read by tests). */
   lastRun: Promise<void> | undefined;
 
@@ -85,6 +113,11 @@ export class SummaryController implements vscode.Disposable {
     return this.start(editor.document, target.range, 'symbol', target.label);
   }
 
+  /** Where summary `id` came from, if it was made this session and is among the newest (read by tests). */
+  runOf(id: number): Readonly<SummaryRun> | undefined {
+    return this.runs.get(id);
+  }
+
   private tell(what: string): Promise<void> {
     void vscode.window.showInformationMessage(`BERT Lens: ${what}`);
     return Promise.resolve();
@@ -102,21 +135,33 @@ export class SummaryController implements vscode.Disposable {
     const text = whole.trim();
     if (text === '') return this.tell(`there is nothing to summarise in ${label}.`);
     const offset = document.offsetAt(range.start) + lead;
-    const source: SummarySource = { label, uri: document.uri.toString(), offset, length: text.length, languageId: document.languageId, line: document.positionAt(offset).line, kind };
+    const noComment = insertCommentProblem(document.languageId);
+    const source: SummarySource = { label, length: text.length, languageId: document.languageId, kind, ...(noComment ? { noComment } : {}) };
 
     this.running?.cts.cancel();
     const cts = new vscode.CancellationTokenSource();
+    const abort = abortSignalFor(cts.token);
     const id = ++this.nextId;
     this.running = { id, cts };
+    this.remember(id, {
+      uri: document.uri,
+      label,
+      kind,
+      start: offset,
+      end: offset + text.length,
+      version: document.version,
+      hash: hashOf(text),
+      text: text.length <= REANCHOR_CHARS ? text : undefined,
+    });
     this.panel.show();
     this.panel.post({ type: 'start', id, source });
     const started = performance.now();
     try {
       await this.scheduler.user(async () => {
         const mode = forced ?? this.config.settings.summary.mode;
-        const chosen = mode === 'extractive' ? { notice: undefined } : await this.abstractiveModel(mode, cts.token);
-        if (chosen.model) await this.abstractive(id, chosen.model, text, started, cts.token);
-        else await this.extractive(id, text, document.languageId, started, cts.token, chosen.notice);
+        const chosen = mode === 'extractive' ? { notice: undefined } : await this.abstractiveModel(mode, abort.signal);
+        if (chosen.model) await this.abstractive(id, chosen.model, text, started, cts.token, abort.signal);
+        else await this.extractive(id, text, document.languageId, started, cts.token, abort.signal, chosen.notice);
       });
     } catch (e) {
       if (cts.token.isCancellationRequested || isCancellation(e)) {
@@ -127,35 +172,41 @@ export class SummaryController implements vscode.Disposable {
       void reportError(this.logger, `Could not summarise ${label}`, e, () => this.start(document, range, kind, label, forced));
     } finally {
       if (this.running?.id === id) this.running = undefined;
+      abort.dispose();
       cts.dispose();
     }
+  }
+
+  private remember(id: number, run: SummaryRun): void {
+    this.runs.set(id, run);
+    for (const old of this.runs.keys()) if (this.runs.size > KEPT_RUNS) this.runs.delete(old);
   }
 
   /**
    * The seq2seq model to use, or (mode `auto` only) why there is none. `abstractive` mode throws instead of
    * falling back.
    */
-  private async abstractiveModel(mode: 'auto' | 'abstractive', token: vscode.CancellationToken): Promise<{ model?: LocalModel; notice?: string }> {
+  private async abstractiveModel(mode: 'auto' | 'abstractive', signal: AbortSignal): Promise<{ model?: LocalModel; notice?: string }> {
     const ref = this.seq2seq.ref('summary');
     const known = this.seq2seq.unavailableReason('summary');
     if (known && mode === 'auto') return { notice: fallbackNotice(ref, known) };
     try {
-      const model = await this.seq2seq.resolve('summary', token);
-      await this.seq2seq.info(model, signalOf(token));
+      const model = await this.seq2seq.resolve('summary', signal);
+      await this.seq2seq.info(model, signal);
       return { model };
     } catch (e) {
-      if (mode === 'abstractive' || isCancellation(e) || token.isCancellationRequested) throw e;
+      if (mode === 'abstractive' || isCancellation(e) || signal.aborted) throw e;
       this.seq2seq.markUnavailable('summary', errorMessage(e));
       return { notice: fallbackNotice(ref, errorMessage(e)) };
     }
   }
 
-  private async abstractive(id: number, model: LocalModel, text: string, started: number, token: vscode.CancellationToken): Promise<void> {
+  private async abstractive(id: number, model: LocalModel, text: string, started: number, token: vscode.CancellationToken, signal: AbortSignal): Promise<void> {
     this.panel.post({ type: 'mode', id, mode: 'abstractive', model: model.ref, modelLabel: modelDisplayName(model.ref) });
     const { maxTokens } = this.config.settings.summary;
     const result = await abstractiveSummary(this.worker, model, text, {
       ...(maxTokens > 0 ? { options: { maxNewTokens: maxTokens } } : {}),
-      signal: signalOf(token),
+      signal,
       onStream: (u) => this.panel.post({ type: 'stream', id, text: u.text, step: u.step }),
       onProgress: (p) => this.panel.post({ type: 'progress', id, message: p.message, ...(p.done !== undefined ? { done: p.done } : {}), ...(p.total !== undefined ? { total: p.total } : {}) }),
     });
@@ -163,6 +214,7 @@ export class SummaryController implements vscode.Disposable {
     const input = finalInput(text, result);
     this.contexts.set(id, { model, sourceText: input.text, linked: input.linked, ids: result.final.ids });
     for (const old of this.contexts.keys()) if (this.contexts.size > KEPT_CONTEXTS) this.contexts.delete(old);
+    this.finished(id, result.text);
     this.panel.post({
       type: 'done',
       id,
@@ -181,17 +233,19 @@ export class SummaryController implements vscode.Disposable {
     this.logger.info(`abstractive summary with ${model.ref}: ${result.final.ids.length - 1} tokens, ${result.rounds.length} part rounds, ${result.elapsedMs.toFixed(0)} ms`);
   }
 
-  private async extractive(id: number, text: string, languageId: string, started: number, token: vscode.CancellationToken, notice: string | undefined): Promise<void> {
+  private async extractive(id: number, text: string, languageId: string, started: number, token: vscode.CancellationToken, signal: AbortSignal, notice: string | undefined): Promise<void> {
     const info = await this.models.modelInfo(token);
     const modelLabel = info.displayName ?? info.ref;
     this.panel.post({ type: 'mode', id, mode: 'extractive', model: info.ref, modelLabel, ...(notice ? { notice } : {}) });
     this.panel.post({ type: 'progress', id, message: 'Embedding the sentences' });
     const { sentences: count } = this.config.settings.summary;
-    const result = await extractiveSummary(text, languageId, async (texts, signal) => (await this.models.embed(texts, signal ? tokenOf(signal) : token)).vectors, {
+    // The embedder is called with `signal`, which aborts with `token`.
+    const result = await extractiveSummary(text, languageId, async (texts) => (await this.models.embed(texts, token)).vectors, {
       ...(count > 0 ? { count } : {}),
-      signal: signalOf(token),
+      signal,
     });
     if (token.isCancellationRequested) throw new vscode.CancellationError();
+    this.finished(id, result.text);
     this.panel.post({
       type: 'done',
       id,
@@ -208,6 +262,11 @@ export class SummaryController implements vscode.Disposable {
     });
   }
 
+  private finished(id: number, summary: string): void {
+    const run = this.runs.get(id);
+    if (run) run.summary = summary;
+  }
+
   /** Acts on a request from the Summary panel (public for tests, which drive the host side without a page). */
   async handle(request: SummaryPanelRequest): Promise<void> {
     try {
@@ -220,14 +279,14 @@ export class SummaryController implements vscode.Disposable {
           vscode.window.setStatusBarMessage('BERT Lens: summary copied', 3000);
           return;
         case 'insertComment':
-          return await this.insertComment(vscode.Uri.parse(request.uri, true), request.line, request.languageId, request.text);
+          return await this.insertComment(request.id);
         case 'reveal':
-          return await this.reveal(vscode.Uri.parse(request.uri, true), request.start, request.end);
+          return await this.reveal(request.id, request.start, request.end);
         case 'rerun': {
-          const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(request.source.uri, true));
-          const end = Math.min(document.getText().length, request.source.offset + request.source.length);
-          const range = new vscode.Range(document.positionAt(Math.min(request.source.offset, end)), document.positionAt(end));
-          return await this.start(document, range, request.source.kind, request.source.label, request.mode);
+          const found = await this.sourceOf(request.id, 'summarise it again');
+          if (!found) return;
+          const { run, document, range } = found;
+          return await this.start(document, range, run.kind, run.label, request.mode);
         }
         case 'requestCrossAttention':
           return await this.crossAttention(request.id);
@@ -237,48 +296,117 @@ export class SummaryController implements vscode.Disposable {
     }
   }
 
+  /**
+   * The document and current range of summary `id`'s source, re-anchored when the document changed since; or
+   * undefined, after saying why, when the summary is not this session's or its text is no longer there.
+   */
+  private async sourceOf(id: number, action: string): Promise<{ run: SummaryRun; document: vscode.TextDocument; range: vscode.Range } | undefined> {
+    const run = this.runs.get(id);
+    if (!run) return this.refuse(`This summary is from an earlier session or is no longer kept, so BERT Lens cannot ${action}. Summarise the text again.`);
+    const document = await vscode.workspace.openTextDocument(run.uri);
+    if (document.version !== run.version && !reanchor(run, document)) {
+      return this.refuse(`The text summarised from ${run.label} has changed since, so BERT Lens cannot ${action}. Select it and summarise it again.`);
+    }
+    return { run, document, range: new vscode.Range(document.positionAt(run.start), document.positionAt(run.end)) };
+  }
+
+  private refuse(why: string): undefined {
+    this.lastRefusal = why;
+    this.logger.info(`Summary panel request refused: ${why}`);
+    void vscode.window.showWarningMessage(`BERT Lens: ${why}`);
+    return undefined;
+  }
+
   private async crossAttention(id: number): Promise<void> {
     const context = this.contexts.get(id);
     if (!context) {
       this.panel.post({ type: 'crossAttentionError', id, message: 'This summary is from an earlier session; summarise again to see where its words came from.' });
       return;
     }
-    const cts = new vscode.CancellationTokenSource();
     try {
-      await this.seq2seq.ensureCrossAttention(context.model, 'summary', cts.token);
+      // Not cancelled by the panel: a download it needs can be cancelled from its notification.
+      await this.seq2seq.ensureCrossAttention(context.model, 'summary');
       const data = await this.scheduler.user(() => crossAttentionMeans(this.worker, context.model, context.sourceText, context.ids, { linked: context.linked }));
       this.panel.post({ type: 'crossAttention', id, data });
     } catch (e) {
       this.panel.post({ type: 'crossAttentionError', id, message: errorMessage(e) });
       if (!isCancellation(e)) this.logger.error('cross-attention failed', e);
-    } finally {
-      cts.dispose();
     }
   }
 
-  private async reveal(uri: vscode.Uri, start: number, end: number): Promise<void> {
-    const document = await vscode.workspace.openTextDocument(uri);
-    const length = document.getText().length;
-    const range = new vscode.Range(document.positionAt(Math.min(start, length)), document.positionAt(Math.min(end, length)));
+  /** Shows and selects `[start, end)` of summary `id`'s source text (offsets relative to it). */
+  private async reveal(id: number, start: number, end: number): Promise<void> {
+    const run = this.runs.get(id);
+    if (run && end > run.end - run.start) {
+      this.logger.warn(`ignored a reveal of [${start}, ${end}) beyond the ${run.end - run.start} characters of summary ${id}`);
+      return;
+    }
+    const found = await this.sourceOf(id, 'show it in the document');
+    if (!found) return;
+    const { document, run: current } = found;
+    const range = new vscode.Range(document.positionAt(current.start + start), document.positionAt(current.start + end));
     const visible = vscode.window.visibleTextEditors.find((e) => e.document === document);
     const editor = await vscode.window.showTextDocument(document, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, selection: range, preserveFocus: false });
     editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-    this.lastRevealed = { uri: uri.toString(), range };
+    this.lastRevealed = { uri: document.uri.toString(), range };
   }
 
-  private async insertComment(uri: vscode.Uri, line: number, languageId: string, text: string): Promise<void> {
-    const document = await vscode.workspace.openTextDocument(uri);
-    let at = Math.min(line, Math.max(0, document.lineCount - 1));
+  /** Inserts summary `id` as a comment above the text it summarises, in the document's comment syntax. */
+  private async insertComment(id: number): Promise<void> {
+    const found = await this.sourceOf(id, 'insert it as a comment');
+    if (!found) return;
+    const { run, document, range } = found;
+    const problem = insertCommentProblem(document.languageId);
+    if (problem) return void this.refuse(problem);
+    if (run.summary === undefined) return void this.refuse('The summary is not finished, so there is nothing to insert yet.');
+    let at = range.start.line;
     if (at === 0 && document.lineAt(0).text.startsWith('#!')) at = 1;
     const target = at < document.lineCount ? document.lineAt(at).text : '';
     const indent = /^\s*/.exec(target)![0];
-    const comment = formatAsComment(text, languageId, indent);
+    const comment = formatAsComment(run.summary, document.languageId, indent);
     const visible = vscode.window.visibleTextEditors.find((e) => e.document === document);
     const editor = await vscode.window.showTextDocument(document, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false });
     const position = at < document.lineCount ? new vscode.Position(at, 0) : document.lineAt(document.lineCount - 1).range.end;
+    const before = document.version;
     const ok = await editor.edit((b) => b.insert(position, at < document.lineCount ? comment : `\n${comment}`));
-    if (!ok) throw new Error(`could not edit ${path.basename(uri.path)}`);
+    if (!ok) throw new Error(`could not edit ${path.basename(run.uri.path)}`);
+    // The comment went in above the source: it moved down by the comment's length.
+    if (document.version === before + 1 && document.offsetAt(position) <= run.start) {
+      const inserted = at < document.lineCount ? comment.length : comment.length + 1;
+      run.start += inserted;
+      run.end += inserted;
+      run.version = document.version;
+    }
   }
+}
+
+function hashOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Points `run` at its text in `document` as it is now: where it was, else (when it is short enough to have been
+ * kept) the nearest place it occurs. False when it is not there any more.
+ */
+function reanchor(run: SummaryRun, document: vscode.TextDocument): boolean {
+  const length = run.end - run.start;
+  const at = (start: number): string => document.getText(new vscode.Range(document.positionAt(start), document.positionAt(start + length)));
+  let start: number | undefined;
+  if (run.text !== undefined) {
+    if (at(run.start) === run.text) start = run.start;
+    else {
+      const all = document.getText();
+      const after = all.indexOf(run.text, run.start);
+      const before = all.lastIndexOf(run.text, run.start);
+      const candidates = [after, before].filter((i) => i >= 0);
+      start = candidates.sort((a, b) => Math.abs(a - run.start) - Math.abs(b - run.start))[0];
+    }
+  } else if (hashOf(at(run.start)) === run.hash) start = run.start;
+  if (start === undefined) return false;
+  run.start = start;
+  run.end = start + length;
+  run.version = document.version;
+  return true;
 }
 
 function fallbackNotice(ref: string, reason: string): string {

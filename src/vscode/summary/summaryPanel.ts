@@ -3,6 +3,11 @@ import { isSummaryViewMessage, type HostToSummaryView, type SummaryViewToHost } 
 import type { Logger } from '../logger';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 
+/** Most messages {@link SummaryPanel.sent} keeps. */
+const MAX_RECORDED = 100;
+/** Most stream steps {@link SummaryPanel.streamSteps} keeps. */
+const MAX_STEPS = 10_000;
+
 /** Messages from the panel other than the `ready` handshake, which the panel class handles itself. */
 export type SummaryPanelRequest = Exclude<SummaryViewToHost, { type: 'ready' }>;
 
@@ -10,8 +15,8 @@ export type SummaryPanelRequest = Exclude<SummaryViewToHost, { type: 'ready' }>;
  * The Summary panel's webview plumbing: one editor panel, created beside the editor on first use and revived after
  * a reload (its page restores the last summary from its own state). Messages posted while the page is not ready
  * (loading, or hidden: the page is not kept alive when hidden) are held and sent in order when it says `ready`;
- * of the streamed text only the newest is kept, and a new summary drops what was held for the old one. Every
- * message from the page is validated before anyone sees it.
+ * of the streamed text and the progress only the newest is kept, and a new summary drops what was held for the old
+ * one. Every message from the page is validated before anyone sees it.
  */
 export class SummaryPanel implements vscode.Disposable {
   static readonly viewType = 'bertLens.summary';
@@ -24,8 +29,8 @@ export class SummaryPanel implements vscode.Disposable {
   private readonly readyEmitter = new vscode.EventEmitter<void>();
   /** Fires for every valid request from the page. */
   readonly onDidRequest = this.requestEmitter.event;
-  /** Messages sent to the page, newest last (the current summary's; read by tests). */
-  sent: HostToSummaryView[] = [];
+  private record: HostToSummaryView[] = [];
+  private steps: number[] = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -69,16 +74,44 @@ export class SummaryPanel implements vscode.Disposable {
     });
   }
 
+  /**
+   * The current summary's messages to the page, newest last (read by tests). Kept small: stream updates each carry
+   * the whole text so far, so only the newest is kept, and past {@link MAX_RECORDED} messages the oldest after
+   * `start` go.
+   */
+  get sent(): readonly HostToSummaryView[] {
+    return this.record;
+  }
+
+  /** The steps of the current summary's stream updates, in order (the first {@link MAX_STEPS}; read by tests). */
+  get streamSteps(): readonly number[] {
+    return this.steps;
+  }
+
   post(message: HostToSummaryView): void {
-    if (message.type === 'start') this.sent = [];
-    this.sent.push(message);
+    this.remember(message);
     if (this.panel && this.ready) {
       void this.panel.webview.postMessage(message);
       return;
     }
     if (message.type === 'start') this.held = [];
-    if (message.type === 'stream') this.held = this.held.filter((m) => m.type !== 'stream');
+    // The page shows only the newest text and progress.
+    if (message.type === 'stream' || message.type === 'progress') this.held = this.held.filter((m) => m.type !== message.type);
     this.held.push(message);
+  }
+
+  private remember(message: HostToSummaryView): void {
+    if (message.type === 'start') {
+      this.record = [];
+      this.steps = [];
+    }
+    if (message.type === 'stream') {
+      const previous = this.record.findIndex((m) => m.type === 'stream' && m.id === message.id);
+      if (previous >= 0) this.record.splice(previous, 1);
+      if (this.steps.length < MAX_STEPS) this.steps.push(message.step);
+    }
+    this.record.push(message);
+    if (this.record.length > MAX_RECORDED) this.record.splice(this.record[0]?.type === 'start' ? 1 : 0, 1);
   }
 
   private attach(panel: vscode.WebviewPanel): void {

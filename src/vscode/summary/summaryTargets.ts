@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { commentSyntax } from '../../core/summarize/comments';
-import { lineCount, markdownSectionAt, paragraphAt, paragraphsIn, type TextRange } from './paragraphs';
+import { markdownSectionAt, paragraphAt, paragraphsIn, type LineRange, type LineSource } from './paragraphs';
 
 /** Something a hover or a command can summarise. */
 export interface SummaryTarget {
@@ -25,6 +25,13 @@ const SUMMARISED_KINDS = new Set([
 ]);
 
 const PROSE = new Set(['markdown', 'plaintext']);
+
+/** Documents longer than this (characters) get no summary hovers and no background warming. */
+export const MAX_HOVER_DOCUMENT_CHARS = 4_000_000;
+/** Longest symbol, section or paragraph (characters) that gets a summary hover. */
+export const MAX_HOVER_TARGET_CHARS = 64_000;
+/** A paragraph shorter than `minLines` still gets a hover when it is this long (characters). */
+const LONG_PARAGRAPH_CHARS = 400;
 
 interface FlatSymbol {
   readonly name: string;
@@ -53,15 +60,18 @@ export class SummaryTargets implements vscode.Disposable {
 
   /** The target whose trigger holds `position`, if any (symbols: the innermost one whose name is there). */
   async at(document: vscode.TextDocument, position: vscode.Position, minLines: number): Promise<SummaryTarget | undefined> {
-    if (SummaryTargets.isProse(document.languageId)) return this.proseAt(document, document.offsetAt(position), minLines);
+    if (!hoverable(document)) return undefined;
+    if (SummaryTargets.isProse(document.languageId)) return this.proseAt(document, position.line, minLines, MAX_HOVER_TARGET_CHARS);
     const symbols = await this.symbolsOf(document);
-    const hit = symbols.filter((s) => s.selectionRange.contains(position) && bigEnough(s.range, minLines)).sort((a, b) => b.depth - a.depth)[0];
+    const hit = symbols
+      .filter((s) => s.selectionRange.contains(position) && bigEnough(s.range, minLines) && charsOf(document, s.range) <= MAX_HOVER_TARGET_CHARS)
+      .sort((a, b) => b.depth - a.depth)[0];
     return hit && this.symbolTarget(document, hit);
   }
 
   /** The innermost summarisable symbol that contains `position` (anywhere in its body), if any. */
   async enclosing(document: vscode.TextDocument, position: vscode.Position): Promise<SummaryTarget | undefined> {
-    if (SummaryTargets.isProse(document.languageId)) return this.proseAt(document, document.offsetAt(position), 1);
+    if (SummaryTargets.isProse(document.languageId)) return this.proseAt(document, position.line, 1, Infinity);
     const symbols = await this.symbolsOf(document);
     const hit = symbols.filter((s) => s.range.contains(position)).sort((a, b) => b.depth - a.depth)[0];
     return hit && this.symbolTarget(document, hit);
@@ -70,26 +80,27 @@ export class SummaryTargets implements vscode.Disposable {
   /** Targets whose trigger is inside `ranges` (the visible part of an editor), at most `limit`. */
   async within(document: vscode.TextDocument, ranges: readonly vscode.Range[], minLines: number, limit = 30): Promise<SummaryTarget[]> {
     const out: SummaryTarget[] = [];
+    if (!hoverable(document)) return out;
     if (SummaryTargets.isProse(document.languageId)) {
-      const text = document.getText();
+      const lines = linesOfDocument(document);
       const markdown = document.languageId === 'markdown';
       for (const r of ranges) {
-        const from = document.offsetAt(r.start);
-        const to = document.offsetAt(r.end);
+        const last = r.end.character === 0 && r.end.line > r.start.line ? r.end.line - 1 : r.end.line;
         if (markdown) {
-          for (let line = r.start.line; line <= r.end.line; line++) {
-            if (!/^ {0,3}#{1,6}[ \t]/.test(document.lineAt(line).text)) continue;
-            const t = this.proseAt(document, document.offsetAt(new vscode.Position(line, 0)), minLines, 'section');
+          for (let line = r.start.line; line <= last; line++) {
+            if (!/^ {0,3}#{1,6}[ \t]/.test(lines.line(line))) continue;
+            const t = this.proseAt(document, line, minLines, MAX_HOVER_TARGET_CHARS, 'section');
             if (t) out.push(t);
           }
         }
-        for (const p of paragraphsIn(text, from, to, markdown)) {
-          if (lineCount(text, p) >= minLines || p.end - p.start >= 400) out.push(this.paragraphTarget(document, p));
+        for (const p of paragraphsIn(lines, r.start.line, last, markdown, MAX_HOVER_TARGET_CHARS)) {
+          if (longEnough(p, minLines)) out.push(this.paragraphTarget(document, p));
         }
+        if (out.length >= limit) break;
       }
     } else {
       for (const s of await this.symbolsOf(document)) {
-        if (bigEnough(s.range, minLines) && ranges.some((r) => r.contains(s.selectionRange))) out.push(this.symbolTarget(document, s));
+        if (bigEnough(s.range, minLines) && ranges.some((r) => r.contains(s.selectionRange)) && charsOf(document, s.range) <= MAX_HOVER_TARGET_CHARS) out.push(this.symbolTarget(document, s));
       }
     }
     return out.slice(0, limit);
@@ -124,27 +135,49 @@ export class SummaryTargets implements vscode.Disposable {
     };
   }
 
-  private proseAt(document: vscode.TextDocument, offset: number, minLines: number, only?: 'section'): SummaryTarget | undefined {
-    const text = document.getText();
+  /** The Markdown section headed at `line`, else (unless `only`) the paragraph there, of at most `maxChars`. */
+  private proseAt(document: vscode.TextDocument, line: number, minLines: number, maxChars: number, only?: 'section'): SummaryTarget | undefined {
+    const lines = linesOfDocument(document);
     if (document.languageId === 'markdown') {
-      const section = markdownSectionAt(text, offset);
+      const section = markdownSectionAt(lines, line, maxChars);
       if (section) {
-        if (lineCount(text, section) < minLines) return undefined;
-        const range = new vscode.Range(document.positionAt(section.start), document.positionAt(section.end));
+        if (section.last - section.first + 1 < minLines) return undefined;
+        const range = rangeOf(document, section);
         return { kind: 'section', range, trigger: document.lineAt(range.start.line).range, label: `${path.basename(document.uri.path)} › ${section.title}`, text: document.getText(range) };
       }
     }
     if (only) return undefined;
-    const p = paragraphAt(text, offset, document.languageId === 'markdown');
-    if (!p || (lineCount(text, p) < minLines && p.end - p.start < 400)) return undefined;
-    return this.paragraphTarget(document, p);
+    const p = paragraphAt(lines, line, document.languageId === 'markdown', maxChars);
+    return p && longEnough(p, minLines) ? this.paragraphTarget(document, p) : undefined;
   }
 
-  private paragraphTarget(document: vscode.TextDocument, p: TextRange): SummaryTarget {
-    const range = new vscode.Range(document.positionAt(p.start), document.positionAt(p.end));
+  private paragraphTarget(document: vscode.TextDocument, p: LineRange): SummaryTarget {
+    const range = rangeOf(document, p);
     const lines = `${range.start.line + 1}-${range.end.line + 1}`;
     return { kind: 'paragraph', range, trigger: range, label: `${path.basename(document.uri.path)}:${lines}`, text: document.getText(range) };
   }
+}
+
+/** A document's lines without copying its text (`getText()` joins every line on each call). */
+function linesOfDocument(document: vscode.TextDocument): LineSource {
+  return { lineCount: document.lineCount, line: (i) => document.lineAt(i).text };
+}
+
+/** False for documents too long for summary hovers ({@link MAX_HOVER_DOCUMENT_CHARS}). */
+function hoverable(document: vscode.TextDocument): boolean {
+  return document.offsetAt(document.lineAt(document.lineCount - 1).range.end) <= MAX_HOVER_DOCUMENT_CHARS;
+}
+
+function charsOf(document: vscode.TextDocument, range: vscode.Range): number {
+  return document.offsetAt(range.end) - document.offsetAt(range.start);
+}
+
+function rangeOf(document: vscode.TextDocument, lines: LineRange): vscode.Range {
+  return new vscode.Range(lines.first, 0, lines.last, document.lineAt(lines.last).text.length);
+}
+
+function longEnough(p: LineRange, minLines: number): boolean {
+  return p.last - p.first + 1 >= minLines || p.chars >= LONG_PARAGRAPH_CHARS;
 }
 
 function bigEnough(range: vscode.Range, minLines: number): boolean {

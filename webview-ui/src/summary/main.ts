@@ -43,10 +43,11 @@ const summaryText = h('p', { class: 'summary-text', id: 'summary-text' });
 const sentences = h('ol', { class: 'sentences', id: 'sentences' });
 const summary = h('section', { class: 'summary', id: 'summary', 'aria-label': 'Summary' }, summaryText, sentences);
 const copyButton = h('button', { type: 'button', id: 'copy' }, 'Copy');
-const commentButton = h('button', { type: 'button', id: 'insert-comment' }, 'Insert as Comment');
+const commentButton = h('button', { type: 'button', id: 'insert-comment', 'aria-describedby': 'comment-note' }, 'Insert as Comment');
+const commentNote = h('span', { class: 'comment-note', id: 'comment-note' });
 const abstractiveButton = h('button', { type: 'button', id: 'rerun-abstractive' }, 'Abstractive');
 const extractiveButton = h('button', { type: 'button', id: 'rerun-extractive' }, 'Extractive');
-const actions = h('div', { class: 'actions' }, copyButton, commentButton, h('span', { class: 'again' }, 'Summarize again:', abstractiveButton, extractiveButton));
+const actions = h('div', { class: 'actions' }, copyButton, commentButton, commentNote, h('span', { class: 'again' }, 'Summarize again:', abstractiveButton, extractiveButton));
 const whereFromButton = h('button', { type: 'button', id: 'where-from', class: 'secondary' }, 'Where did this come from?');
 const whereFromNote = h('div', { class: 'where-note', id: 'where-note' });
 const whereFrom = new WhereFrom({
@@ -62,10 +63,7 @@ sourceLink.addEventListener('click', (e) => {
 });
 cancelButton.addEventListener('click', () => state.id !== null && host.post({ type: 'cancel', id: state.id }));
 copyButton.addEventListener('click', () => host.post({ type: 'copy', text: state.text }));
-commentButton.addEventListener('click', () => {
-  const s = state.source;
-  if (s) host.post({ type: 'insertComment', uri: s.uri, line: s.line, languageId: s.languageId, text: state.text });
-});
+commentButton.addEventListener('click', () => state.id !== null && !state.source?.noComment && host.post({ type: 'insertComment', id: state.id }));
 abstractiveButton.addEventListener('click', () => rerun('abstractive'));
 extractiveButton.addEventListener('click', () => rerun('extractive'));
 whereFromButton.addEventListener('click', () => requestCrossAttention());
@@ -124,13 +122,14 @@ function requestCrossAttention(): void {
   host.post({ type: 'requestCrossAttention', id: state.id });
 }
 
+// Requests name the summary; the host knows which document and range it came from.
 function rerun(mode: SummaryMode): void {
-  if (state.source) host.post({ type: 'rerun', source: state.source, mode });
+  if (state.id !== null) host.post({ type: 'rerun', id: state.id, mode });
 }
 
+/** Reveals `[start, end)` of the summarised text. */
 function reveal(start: number, end: number): void {
-  const s = state.source;
-  if (s) host.post({ type: 'reveal', uri: s.uri, start: s.offset + start, end: s.offset + end });
+  if (state.id !== null && state.source && end <= state.source.length) host.post({ type: 'reveal', id: state.id, start, end });
 }
 
 function save(change: Partial<PanelState>): void {
@@ -187,6 +186,11 @@ function render(): void {
   } else whereFrom.summary.remove();
 
   actions.hidden = phase !== 'done';
+  const noComment = source?.noComment;
+  commentButton.disabled = noComment !== undefined;
+  commentButton.title = noComment ?? 'Insert the summary as a comment above the summarised text';
+  commentNote.textContent = noComment ?? '';
+  commentNote.hidden = noComment === undefined;
   const abstractiveDone = phase === 'done' && done?.mode === 'abstractive';
   whereFromButton.hidden = !abstractiveDone || whereFrom.hasData || done?.crossAttention === 'unavailable';
   whereFromNote.hidden = !abstractiveDone;
