@@ -39,11 +39,11 @@ export function createServices(context: vscode.ExtensionContext): Services {
     onNotice: (n) => runtimeNotice.handle(n),
   });
   const models = new ModelService(config, worker, path.join(context.globalStorageUri.fsPath, 'models'), logger.child('models'));
-  const modelsUi = new ModelsUi(models, worker, config, runtimeNotice, logger.child('models-ui'));
+  const search = new SearchService(context, config, models, worker, logger.child('search'));
+  const modelsUi = new ModelsUi(models, worker, config, runtimeNotice, logger.child('models-ui'), search);
   const attentionView = new AttentionViewProvider(context.extensionUri, logger.child('attention-view'));
   const inspector = new AttentionInspector(models, attentionView, config, logger.child('attention'));
   const summaries = new Summaries(context, config, worker, models, logger.child('summaries'));
-  const search = new SearchService(context, config, models, worker, logger.child('search'));
   const searchPanel = new SearchPanel(context.extensionUri, search, logger.child('search-panel'));
   context.subscriptions.push(
     channel,

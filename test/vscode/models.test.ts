@@ -105,8 +105,17 @@ export function register(): void {
       assert.match(items[0]!.description!, /(kB|MB) · used just now · in use for embeddings & attention/);
       assert.ok(items.some((i) => i.label === '$(copy) Copy the Model Folder Path'));
 
+      // Semantic search holds the model's index open: deleting the model must not leave search broken.
+      await services.search.indexWorkspace();
+      const before = await services.search.search('licence copyright notice', { mode: 'vector', k: 3 }, new AbortController().signal);
+      assert.ok(before.length > 0);
       assert.ok(await services.modelsUi.manager.delete(listed[0]!, { confirmed: true }));
       assert.deepEqual(await services.modelsUi.manager.list(), []);
+      await services.search.indexWorkspace();
+      const after = await services.search.search('licence copyright notice', { mode: 'vector', k: 3 }, new AbortController().signal);
+      assert.deepEqual(after.map((h) => h.uri), before.map((h) => h.uri), 'search works again (the model was downloaded again)');
+      assert.equal((await services.modelsUi.manager.list()).length, 1);
+      assert.ok(await services.modelsUi.manager.delete((await services.modelsUi.manager.list())[0]!, { confirmed: true }));
       assert.equal(services.models.states.get(key).kind, 'notDownloaded');
       // Used again: downloads again.
       const embedded = await services.models.embed(['again'], token());

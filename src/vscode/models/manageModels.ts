@@ -6,6 +6,7 @@ import type { ModelWorkerClient } from '../../core/worker/modelWorkerClient';
 import type { Logger } from '../logger';
 import type { ModelService } from '../modelService';
 import { availableRoles, roleModel } from './roleSettings';
+import type { SearchService } from '../search/searchService';
 
 interface ModelItem extends vscode.QuickPickItem {
   readonly model?: CachedModel;
@@ -37,6 +38,7 @@ export class ModelManager {
     private readonly models: ModelService,
     private readonly worker: ModelWorkerClient,
     private readonly logger: Logger,
+    private readonly search?: Pick<SearchService, 'onModelDeleted'>,
   ) {}
 
   /** Folder holding the downloaded models. */
@@ -147,6 +149,8 @@ export class ModelManager {
       );
       if (choice !== 'Delete') return false;
     }
+    // First, so background indexing cannot load the model again while its folder goes away.
+    await this.search?.onModelDeleted(model.dir);
     for (const dtype of ['fp32', 'q8'] as const) {
       await this.worker.request({ type: 'unload', model: { ref: model.ref, dir: model.dir, dtype } }).catch(() => false);
       this.models.states.reset(this.models.stateKey(model.ref, dtype));

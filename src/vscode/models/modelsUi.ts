@@ -7,6 +7,7 @@ import type { ModelService } from '../modelService';
 import { ModelManager } from './manageModels';
 import { ModelPicker, type SelectModelArgs } from './modelPicker';
 import { ModelStatusBar } from './modelStatusBar';
+import type { SearchService } from '../search/searchService';
 import type { RuntimeNotice } from './runtimeNotice';
 
 /**
@@ -29,9 +30,11 @@ export class ModelsUi implements vscode.Disposable {
     /** Which onnxruntime the worker uses; tells the user once about the WebAssembly fallback. */
     readonly runtime: RuntimeNotice,
     private readonly logger: Logger,
+    /** Closes the search index of a model before its files are deleted. */
+    search?: Pick<SearchService, 'onModelDeleted'>,
   ) {
     this.picker = new ModelPicker(models);
-    this.manager = new ModelManager(models, worker, logger);
+    this.manager = new ModelManager(models, worker, logger, search);
     this.statusBar = new ModelStatusBar(models, config, runtime);
     this.disposables.push(this.statusBar, config.onDidChange(() => this.announceIgnoredSettings()));
     this.announceIgnoredSettings();
