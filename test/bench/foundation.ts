@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
 import type { LocalModel } from '../../src/protocol/worker';
+import { extensionHostMetrics } from '../harness/bench';
 import { repoRoot, workerScript } from '../harness/paths';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 30;
@@ -96,21 +97,9 @@ async function main(): Promise<void> {
   console.log(`\nhost RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 
   if (process.argv.includes('--vscode')) {
-    const { runExtensionTests, startCodeServer } = await import('../harness/codeServer');
-    const workspace = path.join(repoRoot, 'test', 'fixtures', 'demo-workspace');
-    const server = await startCodeServer({ workspace });
-    try {
-      const r = await runExtensionTests(server, {
-        folder: workspace,
-        extensionDevelopmentPath: repoRoot,
-        extensionTestsPath: path.join(repoRoot, 'out', 'test', 'vscode', 'index.js'),
-        timeoutMs: 300_000,
-      });
-      console.log('\nreal extension host (code-server):');
-      for (const line of r.log.filter((l) => l.includes('BERTLENS_METRIC'))) console.log(`  ${line.replace('BERTLENS_METRIC ', '')}`);
-    } finally {
-      await server.stop();
-    }
+    const { lines } = await extensionHostMetrics('BERT Lens in the extension host');
+    console.log('\nreal extension host (code-server):');
+    for (const line of lines) console.log(`  ${line}`);
   }
 }
 

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { headMap, rolloutRow } from '../../src/core/attention/aggregate';
-import { launchBrowser, openWorkbench, pageConsole, poll, runCommand, screenshot, startCodeServer, testOutputDir, type CodeServer } from '../harness/codeServer';
+import { attentionView, launchBrowser, openWorkbench, pageConsole, poll, runCommand, screenshot, startCodeServer, testOutputDir, type CodeServer } from '../harness/codeServer';
 import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
 import { fixtureModel, repoRoot, workerScript } from '../harness/paths';
 import { loadReference } from '../harness/reference';
@@ -35,19 +35,6 @@ async function selectLine(page: Page, file: string, line: number): Promise<void>
   await page.keyboard.press('Control+L');
 }
 
-async function attentionView(page: Page): Promise<FrameLocator> {
-  return poll(
-    async () => {
-      const frames = page.locator('iframe.webview');
-      for (let i = 0; i < (await frames.count()); i++) {
-        const inner = frames.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
-        if ((await inner.locator('.toolbar .tabs').count()) > 0) return inner;
-      }
-      return undefined;
-    },
-    { timeoutMs: 60_000, what: 'the Attention view' },
-  );
-}
 
 async function waitForSource(view: FrameLocator, label: string): Promise<void> {
   await poll(async () => (await view.locator('.header .source').textContent()) === label, { timeoutMs: 30_000, what: `source label ${label}` });

@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Browser, FrameLocator, Page } from 'playwright-core';
-import { installExtension, launchBrowser, openWorkbench, pageConsole, poll, runCommand, screenshot, startCodeServer, testOutputDir, webviewFrame, type CodeServer } from '../harness/codeServer';
+import type { Browser, Page } from 'playwright-core';
+import { attentionView, installExtension, launchBrowser, openWorkbench, pageConsole, poll, runCommand, screenshot, startCodeServer, testOutputDir, webviewFrame, type CodeServer } from '../harness/codeServer';
 import type { AttentionMaps } from '../../src/protocol/attention';
 import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
 import { repoRoot, workerScript } from '../harness/paths';
@@ -114,19 +114,6 @@ function filesUnder(dir: string): string[] {
   return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
 }
 
-async function attentionView(page: Page): Promise<FrameLocator> {
-  return poll(
-    async () => {
-      const frames = page.locator('iframe.webview');
-      for (let i = 0; i < (await frames.count()); i++) {
-        const inner = frames.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
-        if ((await inner.locator('.toolbar .tabs').count()) > 0) return inner;
-      }
-      return undefined;
-    },
-    { timeoutMs: 60_000, what: 'the Attention view' },
-  );
-}
 
 describe('the linux-x64 VSIX installed into code-server (browser)', function () {
   this.timeout(300_000);

@@ -781,3 +781,18 @@ function countResults(log: string[], exitCode: number): Pick<ExtensionTestResult
   const error = [`exit code ${exitCode}, no ${RESULT_MARKER.trim()} line`, ...errors].join('\n');
   return { passed: 0, failed: exitCode === 0 ? 0 : 1, pending: 0, failures: exitCode === 0 ? [] : [{ title: '(test runner)', error }], source: 'exit-code' };
 }
+
+/** The Attention view's content frame, once its toolbar is there (polls: the sidebar view is created lazily). */
+export async function attentionView(page: Page, timeoutMs = 60_000): Promise<FrameLocator> {
+  return poll(
+    async () => {
+      const frames = page.locator('iframe.webview');
+      for (let i = 0; i < (await frames.count()); i++) {
+        const inner = frames.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
+        if ((await inner.locator('.toolbar .tabs').count()) > 0) return inner;
+      }
+      return undefined;
+    },
+    { timeoutMs, what: 'the Attention view' },
+  );
+}

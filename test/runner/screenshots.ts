@@ -2,23 +2,9 @@
 // on the bundled encoder:  node esbuild.js && node out/test/runner/screenshots.js
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FrameLocator, Page } from 'playwright-core';
-import { launchBrowser, openWorkbench, poll, runCommand, startCodeServer } from '../harness/codeServer';
+import { attentionView, launchBrowser, openWorkbench, runCommand, startCodeServer } from '../harness/codeServer';
 import { repoRoot } from '../harness/paths';
 
-async function attentionView(page: Page): Promise<FrameLocator> {
-  return poll(
-    async () => {
-      const frames = page.locator('iframe.webview');
-      for (let i = 0; i < (await frames.count()); i++) {
-        const inner = frames.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
-        if ((await inner.locator('.toolbar .tabs').count()) > 0) return inner;
-      }
-      return undefined;
-    },
-    { timeoutMs: 60_000, what: 'the Attention view' },
-  );
-}
 
 async function main(): Promise<void> {
   const workspace = path.join(repoRoot, 'test', 'fixtures', 'demo-workspace');
