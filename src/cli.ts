@@ -26,6 +26,7 @@ import { DEFAULT_SUMMARY_MODEL } from './core/summarize/summaryModels';
 import { defaultStoreDir, indexDirectory, searchDirectory, type SearchJson } from './core/search/directory';
 import type { Embedder, IndexProgress, SearchMode } from './core/search/types';
 import { WorkerEmbedder } from './core/search/workerEmbedder';
+import { proxyFromEnvironment } from './core/models/proxy';
 
 const USAGE = `Usage:
   bert-lens attention "<text>" --model <id|folder> [--dtype fp32|q8] [--json]
@@ -40,6 +41,7 @@ Options:
   --dtype <dtype>    fp32 (onnx/model.onnx, default) or q8 (onnx/model_quantized.onnx)
   --json             machine-readable output on stdout
   --mirror <url>     Hugging Face Hub mirror base URL (default https://huggingface.co, or $BERT_LENS_HUB_MIRROR)
+                     (downloads go through HTTPS_PROXY / HTTP_PROXY, except NO_PROXY hosts)
   --offline          never download; use cached or local models only
   --cache-dir <dir>  where downloaded models live (default $BERT_LENS_CACHE or ~/.cache/bert-lens)
   summarize:         --mode abstractive (a seq2seq model; default ${DEFAULT_SUMMARY_MODEL}) or extractive (an
@@ -145,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
 
 async function withWorker(common: Common, run: (client: ModelWorkerClient, model: LocalModel) => Promise<void>): Promise<number> {
   const resolver = new ModelResolver(
-    new HubDownloader({ cacheDir: path.join(common.cacheDir, 'models'), host: common.mirror, allowDownloads: !common.offline }),
+    new HubDownloader({ cacheDir: path.join(common.cacheDir, 'models'), host: common.mirror, allowDownloads: !common.offline, proxy: proxyFromEnvironment() }),
   );
   let model: LocalModel;
   try {

@@ -16,6 +16,7 @@ import { seq2seqFiles } from './core/summarize/seq2seqFiles';
 import { abstractiveSummary, extractiveSummary } from './core/summarize/summarizer';
 import { DEFAULT_SUMMARY_MODEL } from './core/summarize/summaryModels';
 import { ModelWorkerClient } from './core/worker/modelWorkerClient';
+import { proxyFromEnvironment } from './core/models/proxy';
 
 export interface SummarizeOptions {
   /** `--model` as given, if it was. */
@@ -43,7 +44,7 @@ export async function summarizeCommand(file: string, options: SummarizeOptions, 
   if (mode === 'auto' && options.model !== undefined && !looksSeq2Seq(options.model)) mode = 'extractive';
   if (mode !== 'extractive') {
     const ref = options.model ?? DEFAULT_SUMMARY_MODEL;
-    const resolver = new ModelResolver(new HubDownloader({ cacheDir: path.join(options.cacheDir, 'models'), host: options.mirror, allowDownloads: !options.offline }));
+    const resolver = new ModelResolver(new HubDownloader({ cacheDir: path.join(options.cacheDir, 'models'), host: options.mirror, allowDownloads: !options.offline, proxy: proxyFromEnvironment() }));
     try {
       seq2seq = await resolver.resolve(ref, options.dtype, { files: seq2seqFiles(options.dtype), onProgress: downloadProgress });
     } catch (e) {

@@ -4,6 +4,7 @@ import { DEFAULT_MODEL } from '../core/models/modelRef';
 import { DEFAULT_MAX_FILE_BYTES } from '../core/search/nodeFileSource';
 import { DEFAULT_HOVER_SUMMARY_MODEL, DEFAULT_SUMMARY_MODEL } from '../core/summarize/summaryModels';
 import { restrictedWorkspaceValues, withAdmittedWorkspaceModels, type IgnoredSetting } from './models/workspaceTrust';
+import { proxyFromEnvironment, type ProxySettings } from '../core/models/proxy';
 
 export const SECTION = 'bertLens';
 
@@ -14,6 +15,8 @@ export interface BertLensSettings {
   readonly dtype: Dtype;
   /** Base URL of the Hub or a mirror; empty means https://huggingface.co. */
   readonly hubMirror: string;
+  /** Proxy for model downloads: VS Code's `http.proxy` (and `http.noProxy`), else HTTPS_PROXY / NO_PROXY. */
+  readonly proxy: ProxySettings | undefined;
   readonly allowDownloads: boolean;
   /** Whether the Attention view re-inspects the editor selection as it changes (unless pinned). */
   readonly attentionFollowsSelection: boolean;
@@ -78,6 +81,13 @@ function readSummarySettings(c: vscode.WorkspaceConfiguration): Pick<BertLensSet
   };
 }
 
+function readProxy(): ProxySettings | undefined {
+  const http = vscode.workspace.getConfiguration('http');
+  const url = http.get<string>('proxy')?.trim();
+  if (url) return { url, noProxy: http.get<string[]>('noProxy') ?? [] };
+  return proxyFromEnvironment();
+}
+
 export function readSettings(): BertLensSettings {
   // Untrusted workspace: VS Code ignores its model folders and mirror (restrictedConfigurations); Hub ids still count.
   const c = withAdmittedWorkspaceModels(vscode.workspace.getConfiguration(SECTION), SECTION);
@@ -86,6 +96,7 @@ export function readSettings(): BertLensSettings {
     model: c.get<string>('model')?.trim() || DEFAULT_MODEL,
     dtype: dtype === 'q8' ? 'q8' : 'fp32',
     hubMirror: c.get<string>('hubMirror')?.trim() ?? '',
+    proxy: readProxy(),
     allowDownloads: c.get<boolean>('allowDownloads') ?? true,
     attentionFollowsSelection: c.get<boolean>('attention.followSelection') ?? true,
     searchMaxFileSize: positiveInteger(c.get<number>('search.maxFileSize'), DEFAULT_MAX_FILE_BYTES),
@@ -111,7 +122,7 @@ export class Config implements vscode.Disposable {
     };
     this.subscription = vscode.Disposable.from(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(SECTION)) reread();
+        if (e.affectsConfiguration(SECTION) || e.affectsConfiguration('http.proxy') || e.affectsConfiguration('http.noProxy')) reread();
       }),
       // Trusting the workspace brings its model folders and mirror into effect.
       vscode.workspace.onDidGrantWorkspaceTrust(reread),

@@ -91,7 +91,7 @@ export class ModelService implements vscode.Disposable {
 
   private resolver(): ModelResolver {
     const s = this.config.settings;
-    return new ModelResolver(new HubDownloader({ cacheDir: this.cacheDir, host: s.hubMirror, allowDownloads: s.allowDownloads }));
+    return new ModelResolver(new HubDownloader({ cacheDir: this.cacheDir, host: s.hubMirror, allowDownloads: s.allowDownloads, proxy: s.proxy }));
   }
 
   private baseDir(): string | undefined {

@@ -4,7 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HubDownloader, ModelDownloadError, type DownloadProgress } from '../../src/core/models/hubDownloader';
 import { parseModelRef } from '../../src/core/models/modelRef';
+import { bypassesProxy, proxyFromEnvironment } from '../../src/core/models/proxy';
 import { HubMirror } from '../harness/hubMirror';
+import { ProxyServer } from '../harness/proxyServer';
 import { fixtureModel } from '../harness/paths';
 
 const ID = 'test/tiny-bert';
@@ -119,6 +121,37 @@ describe('Hub downloads (local mirror)', function () {
     assert.equal(a, b);
     assert.deepEqual(fs.readFileSync(path.join(a, 'onnx/model.onnx')), fs.readFileSync(path.join(source, 'onnx/model.onnx')));
     assert.ok(!listFiles(cache).some((f) => f.includes('.part')));
+  });
+
+  it('downloads through an HTTP proxy, and straight to hosts in its no-proxy list', async () => {
+    const proxy = await ProxyServer.start();
+    try {
+      const through = new HubDownloader({ cacheDir: cache, host: mirror.url, allowDownloads: true, proxy: { url: proxy.url, noProxy: [] } });
+      const dir = await through.ensure(ID, 'main', 'fp32');
+      assert.deepEqual(fs.readFileSync(path.join(dir, 'onnx/model.onnx')), fs.readFileSync(path.join(source, 'onnx/model.onnx')));
+      assert.ok(proxy.passed(mirror.url, `/${ID}/resolve/main/onnx/model.onnx`), `the proxy saw: ${proxy.seen.join(', ')}`);
+
+      proxy.seen.length = 0;
+      const direct = new HubDownloader({ cacheDir: cache, host: mirror.url, allowDownloads: true, proxy: { url: proxy.url, noProxy: ['127.0.0.1'] } });
+      await direct.ensure(ID, 'main', 'q8');
+      assert.deepEqual(proxy.seen, [], 'no-proxy hosts are reached directly');
+      assert.ok(mirror.requests.includes(`/${ID}/resolve/main/onnx/model_quantized.onnx`));
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('reads the proxy from the environment like curl and npm do', () => {
+    assert.equal(proxyFromEnvironment({}), undefined);
+    assert.deepEqual(proxyFromEnvironment({ HTTPS_PROXY: 'http://p:3128', NO_PROXY: 'localhost, .corp.example ,10.0.0.1' }), {
+      url: 'http://p:3128',
+      noProxy: ['localhost', '.corp.example', '10.0.0.1'],
+    });
+    assert.equal(proxyFromEnvironment({ http_proxy: 'http://q:8080' })?.url, 'http://q:8080');
+    assert.ok(bypassesProxy('huggingface.co', ['*']));
+    assert.ok(bypassesProxy('cdn.corp.example', ['.corp.example']));
+    assert.ok(bypassesProxy('corp.example', ['corp.example']));
+    assert.ok(!bypassesProxy('huggingface.co', ['face.co', 'localhost']));
   });
 
   it('reports an unreachable host as a network problem', async () => {

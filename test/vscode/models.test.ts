@@ -8,6 +8,7 @@ import { roleInfo } from '../../src/vscode/models/roleSettings';
 import type { ModelState } from '../../src/vscode/models/modelStates';
 import { waitFor } from '../harness/extensionTestIndex';
 import { HubMirror } from '../harness/hubMirror';
+import { ProxyServer } from '../harness/proxyServer';
 
 const EXTENSION_ID = 'bert-lens.bert-lens';
 
@@ -143,6 +144,27 @@ export function register(): void {
         await settings().update('hubMirror', mirror.url, vscode.ConfigurationTarget.Global);
         await settings().update('model', fixture('tiny-bert'), vscode.ConfigurationTarget.Global);
         await shared.stop();
+      }
+    });
+
+    it('downloads through the proxy in VS Code\'s http.proxy setting', async () => {
+      const { services } = await api();
+      const proxy = await ProxyServer.start();
+      const shared = await HubMirror.start({ 'test/proxied-bert': fixture('tiny-bert') });
+      const httpSettings = vscode.workspace.getConfiguration('http');
+      try {
+        await httpSettings.update('proxy', proxy.url, vscode.ConfigurationTarget.Global);
+        await settings().update('hubMirror', shared.url, vscode.ConfigurationTarget.Global);
+        await settings().update('model', 'test/proxied-bert', vscode.ConfigurationTarget.Global);
+        await waitFor(() => services.config.settings.model === 'test/proxied-bert' && services.config.settings.proxy?.url === proxy.url);
+        assert.equal((await services.models.embed(['through the proxy'], token())).count, 1);
+        assert.ok(proxy.passed(shared.url, '/test/proxied-bert/resolve/main/onnx/model.onnx'), `the proxy saw: ${proxy.seen.join(', ')}`);
+      } finally {
+        await httpSettings.update('proxy', undefined, vscode.ConfigurationTarget.Global);
+        await settings().update('hubMirror', mirror.url, vscode.ConfigurationTarget.Global);
+        await settings().update('model', fixture('tiny-bert'), vscode.ConfigurationTarget.Global);
+        await shared.stop();
+        await proxy.stop();
       }
     });
 

@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Dtype } from '../../protocol/worker';
 import { isProcessAlive } from '../process';
+import { proxiedFetch, type ProxySettings } from './proxy';
 
 export const DEFAULT_HUB_HOST = 'https://huggingface.co';
 
@@ -23,6 +24,8 @@ export interface HubDownloaderOptions {
   readonly host?: string;
   /** When false only the cache is used, and a model that is not fully there is an error. */
   readonly allowDownloads: boolean;
+  /** An HTTP(S) proxy to download through (VS Code's `http.proxy`, or HTTPS_PROXY for the CLI). */
+  readonly proxy?: ProxySettings;
   readonly fetch?: typeof fetch;
 }
 
@@ -66,7 +69,7 @@ export class HubDownloader {
 
   constructor(private readonly options: HubDownloaderOptions) {
     this.host = (options.host?.trim() || DEFAULT_HUB_HOST).replace(/\/+$/, '');
-    this.fetchImpl = options.fetch ?? fetch;
+    this.fetchImpl = options.fetch ?? (options.proxy ? proxiedFetch(options.proxy) : fetch);
   }
 
   /** Folder a Hub model is (or will be) cached in. */

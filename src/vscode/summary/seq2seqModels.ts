@@ -141,7 +141,7 @@ export class Seq2SeqModels implements vscode.Disposable {
 
   private resolver(): ModelResolver {
     const s = this.config.settings;
-    return new ModelResolver(new HubDownloader({ cacheDir: this.cacheDir, host: s.hubMirror, allowDownloads: s.allowDownloads }));
+    return new ModelResolver(new HubDownloader({ cacheDir: this.cacheDir, host: s.hubMirror, allowDownloads: s.allowDownloads, proxy: s.proxy }));
   }
 
   /** `value` as a local folder with `files`, joining the download of the same files already under way, if any. */
