@@ -2,96 +2,88 @@ import * as vscode from 'vscode';
 import type { AttentionPayload, AttentionViewToHost, HostToAttentionView } from '../protocol/attentionView';
 import { isAttentionViewMessage } from '../protocol/attentionView';
 import type { Logger } from './logger';
+import { viewPage, WebviewChannel } from './webviewChannel';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
-/** Messages from the view other than the `ready` handshake, which the provider handles itself. */
+/** Messages from the view other than the `ready` handshake, which the channel handles itself. */
 export type AttentionViewRequest = Exclude<AttentionViewToHost, { type: 'ready' }>;
 
 /**
- * The sidebar Attention view's webview plumbing. Messages posted before the webview reports `ready` are held and
- * sent in order once it does; only the newest `show` matters, so older pending ones are dropped. Every message
- * from the webview is validated before anyone sees it.
+ * The sidebar Attention view. A page that says `ready` (first load, shown again, reloaded) gets the pin state and
+ * the last payload first, then any busy or error note that came after it; cursor marks and extra layers (which
+ * belong to the page that asked) are not kept for a later page.
  */
 export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewType = 'bertLens.attention';
 
   private view: vscode.WebviewView | undefined;
-  private ready = false;
-  private queue: HostToAttentionView[] = [];
-  private disposables: vscode.Disposable[] = [];
-  private readonly readyEmitter = new vscode.EventEmitter<void>();
-  private readonly requestEmitter = new vscode.EventEmitter<AttentionViewRequest>();
-  /** Fires for every valid request from the view. */
-  readonly onDidRequest = this.requestEmitter.event;
-  /** The last payload shown, re-sent when the view is re-created (e.g. after being hidden). */
   private last: AttentionPayload | undefined;
   private pinned = false;
+  private readonly channel: WebviewChannel<HostToAttentionView, AttentionViewToHost>;
+  /** Fires for every valid request from the view. */
+  readonly onDidRequest: vscode.Event<AttentionViewRequest>;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly logger: Logger,
-  ) {}
+    logger: Logger,
+  ) {
+    this.channel = new WebviewChannel<HostToAttentionView, AttentionViewToHost>({
+      name: 'Attention view',
+      guard: isAttentionViewMessage,
+      logger,
+      holdWithoutPage: true,
+      hold: (held, message) => {
+        switch (message.type) {
+          case 'show':
+            // The greeting brings the newest payload; a busy or error note from before it is out of date.
+            return held.filter((m) => m.type !== 'busy' && m.type !== 'error');
+          case 'pinned':
+          case 'cursorToken':
+          case 'layer':
+            return [...held];
+          default:
+            return [...held.filter((m) => m.type !== message.type), message];
+        }
+      },
+      greeting: (): HostToAttentionView[] => [{ type: 'pinned', pinned: this.pinned }, ...(this.last ? [{ type: 'show' as const, payload: this.last }] : [])],
+    });
+    this.onDidRequest = this.channel.onDidRequest;
+    this.channel.onDidDispose(() => (this.view = undefined));
+  }
 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
-    this.ready = false;
     view.webview.options = webviewOptions(this.extensionUri);
     view.webview.html = webviewHtml(view.webview, this.extensionUri, {
       title: 'Attention',
       script: 'attention',
       styles: ['webview.css', 'attention.css'],
     });
-    // Listeners of this webview live as long as it does (the view is re-created after being closed).
-    const listeners = [
-      view.webview.onDidReceiveMessage((m: unknown) => {
-        if (!isAttentionViewMessage(m)) {
-          this.logger.warn(`ignored an invalid message from the Attention view: ${JSON.stringify(m)?.slice(0, 200)}`);
-          return;
-        }
-        if (m.type === 'ready') this.onReady();
-        else this.requestEmitter.fire(m);
-      }),
-    ];
-    listeners.push(
-      view.onDidDispose(() => {
-        listeners.forEach((d) => d.dispose());
-        this.disposables = this.disposables.filter((d) => !listeners.includes(d));
-        if (this.view === view) {
-          this.view = undefined;
-          this.ready = false;
-        }
-      }),
-    );
-    this.disposables.push(...listeners);
+    this.channel.connect(viewPage(view));
   }
 
   /** True while the view is open and on screen. */
   get visible(): boolean {
-    return this.view?.visible ?? false;
+    return this.channel.visible;
   }
 
   /** Reveals the view (creating its webview if needed) and resolves once it is ready for messages. */
   async reveal(): Promise<void> {
-    if (this.view && this.ready) {
+    if (this.view && this.channel.isReady) {
       if (!this.view.visible) this.view.show(true);
       return;
     }
-    const ready = new Promise<void>((resolve) => {
-      const sub = this.readyEmitter.event(() => {
-        sub.dispose();
-        resolve();
-      });
-    });
+    const ready = this.channel.whenReady();
     await vscode.commands.executeCommand(`${AttentionViewProvider.viewType}.focus`);
     await ready;
   }
 
   showBusy(message: string): void {
-    this.post({ type: 'busy', message });
+    this.channel.post({ type: 'busy', message });
   }
 
   showError(message: string): void {
-    this.post({ type: 'error', message });
+    this.channel.post({ type: 'error', message });
   }
 
   /** The payload most recently sent to the view. */
@@ -101,45 +93,24 @@ export class AttentionViewProvider implements vscode.WebviewViewProvider, vscode
 
   show(payload: AttentionPayload): void {
     this.last = payload;
-    this.post({ type: 'show', payload });
-  }
-
-  showCursorToken(index: number | null): void {
-    if (this.ready) this.post({ type: 'cursorToken', index });
+    this.channel.post({ type: 'show', payload });
   }
 
   /** Sends another layer of the shown maps. */
   showLayer(id: number, layer: number, weights: Uint16Array): void {
-    if (this.last?.id === id) this.post({ type: 'layer', id, layer, weights });
+    if (this.last?.id === id) this.channel.post({ type: 'layer', id, layer, weights });
+  }
+
+  showCursorToken(index: number | null): void {
+    this.channel.post({ type: 'cursorToken', index });
   }
 
   setPinned(pinned: boolean): void {
     this.pinned = pinned;
-    this.post({ type: 'pinned', pinned });
-  }
-
-  private onReady(): void {
-    this.ready = true;
-    const queued: HostToAttentionView[] = this.queue.filter((m) => m.type !== 'pinned');
-    this.queue = [];
-    if (!queued.some((m) => m.type === 'show') && this.last) queued.unshift({ type: 'show', payload: this.last });
-    queued.unshift({ type: 'pinned', pinned: this.pinned });
-    for (const m of queued) void this.view?.webview.postMessage(m);
-    this.readyEmitter.fire();
-  }
-
-  private post(message: HostToAttentionView): void {
-    if (this.view && this.ready) {
-      void this.view.webview.postMessage(message);
-      return;
-    }
-    if (message.type === 'cursorToken' || message.type === 'layer') return;
-    this.queue = [...this.queue.filter((m) => m.type !== message.type || message.type === 'busy'), message];
+    this.channel.post({ type: 'pinned', pinned });
   }
 
   dispose(): void {
-    this.readyEmitter.dispose();
-    this.requestEmitter.dispose();
-    this.disposables.forEach((d) => d.dispose());
+    this.channel.dispose();
   }
 }

@@ -5,5 +5,6 @@ import { register as summary } from './summary.test';
 import { register as models } from './models.test';
 import { register as modelsRestricted } from './modelsRestricted.test';
 import { register as search } from './search.test';
+import { register as webviewChannel } from './webviewChannel.test';
 
-export const run = createRun({ suites: { extension, summary, search, models, modelsRestricted }, timeout: 30_000 });
+export const run = createRun({ suites: { extension, webviewChannel, summary, search, models, modelsRestricted }, timeout: 30_000 });

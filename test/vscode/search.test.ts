@@ -219,9 +219,9 @@ export function register(): void {
       const { services } = await api();
       await vscode.commands.executeCommand('bertLens.search');
       await waitFor(() => services.searchPanel.visible, { what: 'the panel' });
-      const panel = services.searchPanel as unknown as { ready: boolean; onMessage(m: SearchViewToHost): Promise<void> };
+      const panel = services.searchPanel as unknown as { channel: { isReady: boolean; onReady(): void }; onMessage(m: SearchViewToHost): Promise<void> };
       // The real page's own `ready` first, so that it does not land in the middle of what follows.
-      await waitFor(() => panel.ready, { what: 'the panel page ready' });
+      await waitFor(() => panel.channel.isReady, { what: 'the panel page ready' });
       const search = services.search.search.bind(services.search);
       let stuck: AbortSignal | undefined;
       // The old page's search #40 never finishes on its own.
@@ -234,7 +234,8 @@ export function register(): void {
         void panel.onMessage({ type: 'search', requestId: 40, query: 'stuck', mode: 'lexical', k: 10 });
         await waitFor(() => stuck, { what: 'the old page’s search in flight' });
         const before = services.searchPanel.counts.searches;
-        await panel.onMessage({ type: 'ready' });
+        // What a rebuilt page's `ready` does (the channel handles the handshake).
+        panel.channel.onReady();
         assert.ok(stuck!.aborted, 'the old page’s search is cancelled');
         await panel.onMessage({ type: 'search', requestId: 1, query: 'licence terms', mode: 'lexical', k: 10 });
         assert.equal(services.searchPanel.counts.searches, before + 1, 'the new page’s first request is answered');

@@ -3,6 +3,7 @@ import type { SearchResult } from '../../core/search/types';
 import { MAX_QUERY_CHARS, isSearchViewMessage, type HostToSearchView, type SearchHit, type SearchMode, type SearchViewToHost } from '../../protocol/search';
 import { errorMessage, isCancellation } from '../errors';
 import type { Logger } from '../logger';
+import { panelPage, WebviewChannel } from '../webviewChannel';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 import type { SearchService } from './searchService';
 
@@ -21,11 +22,9 @@ export class SearchPanel implements vscode.Disposable {
   static readonly viewType = 'bertLens.search';
 
   private panel: vscode.WebviewPanel | undefined;
-  private ready = false;
-  private queue: HostToSearchView[] = [];
+  private readonly channel: WebviewChannel<HostToSearchView, SearchViewToHost>;
   private inFlight: { requestId: number; controller: AbortController } | undefined;
   private answer: Answer | undefined;
-  private readonly panelDisposables: vscode.Disposable[] = [];
   private readonly disposables: vscode.Disposable[] = [];
   /** Requests answered so far, and those cancelled by a newer one (read by tests). */
   readonly counts = { searches: 0, cancelled: 0, opened: 0 };
@@ -35,7 +34,24 @@ export class SearchPanel implements vscode.Disposable {
     private readonly search: SearchService,
     private readonly logger: Logger,
   ) {
+    this.channel = new WebviewChannel<HostToSearchView, SearchViewToHost>({
+      name: 'search panel',
+      guard: isSearchViewMessage,
+      logger,
+      // A page that says ready gets the index state first; of everything else the newest of each kind waits.
+      greeting: () => [{ type: 'indexState', state: this.search.state }],
+      hold: (held, message) => (message.type === 'indexState' ? [...held] : [...held.filter((m) => m.type !== message.type), message]),
+    });
     this.disposables.push(
+      this.channel,
+      this.channel.onDidRequest((m) => void this.onMessage(m)),
+      // A new page (the panel was hidden and shown again, or reloaded): its request ids start again at 1, and its
+      // answers to the old page's requests would be dropped, so whatever the old page asked for goes.
+      this.channel.onDidBecomeReady(() => this.forgetRequests()),
+      this.channel.onDidDispose(() => {
+        this.panel = undefined;
+        this.forgetRequests();
+      }),
       vscode.window.registerWebviewPanelSerializer(SearchPanel.viewType, {
         deserializeWebviewPanel: async (panel) => this.attach(panel),
       }),
@@ -70,51 +86,25 @@ export class SearchPanel implements vscode.Disposable {
   }
 
   get visible(): boolean {
-    return this.panel?.visible ?? false;
+    return this.channel.visible;
   }
 
   private attach(panel: vscode.WebviewPanel): void {
     this.panel = panel;
-    this.ready = false;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'bert-lens.svg');
     panel.webview.options = webviewOptions(this.extensionUri);
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { title: 'Semantic Search', script: 'search', styles: ['webview.css', 'search.css'] });
-    this.panelDisposables.push(
-      panel.webview.onDidReceiveMessage((m: unknown) => {
-        if (!isSearchViewMessage(m)) {
-          this.logger.warn(`ignored an invalid message from the search panel: ${JSON.stringify(m)?.slice(0, 200)}`);
-          return;
-        }
-        void this.onMessage(m);
-      }),
-      panel.onDidDispose(() => {
-        if (this.panel !== panel) return;
-        this.panel = undefined;
-        this.ready = false;
-        this.queue = [];
-        this.inFlight?.controller.abort();
-        this.inFlight = undefined;
-        this.answer = undefined;
-        this.panelDisposables.splice(0).forEach((d) => d.dispose());
-      }),
-    );
+    this.channel.connect(panelPage(panel));
   }
 
-  private async onMessage(m: SearchViewToHost): Promise<void> {
+  private forgetRequests(): void {
+    this.inFlight?.controller.abort();
+    this.inFlight = undefined;
+    this.answer = undefined;
+  }
+
+  private async onMessage(m: Exclude<SearchViewToHost, { type: 'ready' }>): Promise<void> {
     switch (m.type) {
-      case 'ready': {
-        // A new page (the panel was hidden and shown again, or reloaded): its request ids start again at 1, and its
-        // answers to the old page's requests would be dropped, so whatever the old page asked for goes.
-        this.inFlight?.controller.abort();
-        this.inFlight = undefined;
-        this.answer = undefined;
-        this.ready = true;
-        const queued = this.queue;
-        this.queue = [];
-        void this.panel?.webview.postMessage({ type: 'indexState', state: this.search.state } satisfies HostToSearchView);
-        for (const q of queued) if (q.type !== 'indexState') void this.panel?.webview.postMessage(q);
-        return;
-      }
       case 'search':
         return this.runSearch(m.requestId, m.query, m.mode, m.k);
       case 'cancelSearch':
@@ -191,19 +181,12 @@ export class SearchPanel implements vscode.Disposable {
   }
 
   private post(message: HostToSearchView): void {
-    if (this.panel && this.ready) {
-      void this.panel.webview.postMessage(message);
-      return;
-    }
-    if (!this.panel) return;
-    // Before `ready`: keep the newest of each kind, in order.
-    this.queue = [...this.queue.filter((q) => q.type !== message.type), message];
+    this.channel.post(message);
   }
 
   dispose(): void {
     this.inFlight?.controller.abort();
     this.panel?.dispose();
-    this.panelDisposables.forEach((d) => d.dispose());
     this.disposables.forEach((d) => d.dispose());
   }
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { isSummaryViewMessage, type HostToSummaryView, type SummaryViewToHost } from '../../protocol/summaryView';
 import type { Logger } from '../logger';
+import { panelPage, WebviewChannel } from '../webviewChannel';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 
 /** Most messages {@link SummaryPanel.sent} keeps. */
@@ -22,20 +23,31 @@ export class SummaryPanel implements vscode.Disposable {
   static readonly viewType = 'bertLens.summary';
 
   private panel: vscode.WebviewPanel | undefined;
-  private ready = false;
-  private held: HostToSummaryView[] = [];
-  private panelDisposables: vscode.Disposable[] = [];
-  private readonly requestEmitter = new vscode.EventEmitter<SummaryPanelRequest>();
-  private readonly readyEmitter = new vscode.EventEmitter<void>();
+  private readonly channel: WebviewChannel<HostToSummaryView, SummaryViewToHost>;
   /** Fires for every valid request from the page. */
-  readonly onDidRequest = this.requestEmitter.event;
+  readonly onDidRequest: vscode.Event<SummaryPanelRequest>;
   private record: HostToSummaryView[] = [];
   private steps: number[] = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly logger: Logger,
-  ) {}
+    logger: Logger,
+  ) {
+    this.channel = new WebviewChannel<HostToSummaryView, SummaryViewToHost>({
+      name: 'Summary panel',
+      guard: isSummaryViewMessage,
+      logger,
+      holdWithoutPage: true,
+      hold: (held, message) => {
+        // A new summary drops what was held for the old one; the page shows only the newest text and progress.
+        if (message.type === 'start') return [message];
+        if (message.type === 'stream' || message.type === 'progress') return [...held.filter((m) => m.type !== message.type), message];
+        return [...held, message];
+      },
+    });
+    this.onDidRequest = this.channel.onDidRequest;
+    this.channel.onDidDispose(() => (this.panel = undefined));
+  }
 
   /** Shows the panel beside the active editor (creating it if needed) without taking focus. */
   show(): void {
@@ -63,17 +75,6 @@ export class SummaryPanel implements vscode.Disposable {
     return this.panel !== undefined;
   }
 
-  /** Resolves once the page has said `ready` (at once when it already has). */
-  whenReady(): Promise<void> {
-    if (this.ready) return Promise.resolve();
-    return new Promise((resolve) => {
-      const sub = this.readyEmitter.event(() => {
-        sub.dispose();
-        resolve();
-      });
-    });
-  }
-
   /**
    * The current summary's messages to the page, newest last (read by tests). Kept small: stream updates each carry
    * the whole text so far, so only the newest is kept, and past {@link MAX_RECORDED} messages the oldest after
@@ -90,14 +91,7 @@ export class SummaryPanel implements vscode.Disposable {
 
   post(message: HostToSummaryView): void {
     this.remember(message);
-    if (this.panel && this.ready) {
-      void this.panel.webview.postMessage(message);
-      return;
-    }
-    if (message.type === 'start') this.held = [];
-    // The page shows only the newest text and progress.
-    if (message.type === 'stream' || message.type === 'progress') this.held = this.held.filter((m) => m.type !== message.type);
-    this.held.push(message);
+    this.channel.post(message);
   }
 
   private remember(message: HostToSummaryView): void {
@@ -116,44 +110,13 @@ export class SummaryPanel implements vscode.Disposable {
 
   private attach(panel: vscode.WebviewPanel): void {
     this.panel = panel;
-    this.ready = false;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'bert-lens.svg');
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { title: 'Summary', script: 'summary', styles: ['webview.css', 'summary.css'] });
-    this.panelDisposables.push(
-      panel.webview.onDidReceiveMessage((m: unknown) => {
-        if (!isSummaryViewMessage(m)) {
-          this.logger.warn(`ignored an invalid message from the Summary panel: ${JSON.stringify(m)?.slice(0, 200)}`);
-          return;
-        }
-        if (m.type === 'ready') this.onReady();
-        else this.requestEmitter.fire(m);
-      }),
-      // A hidden page is torn down; it says `ready` again when shown.
-      panel.onDidChangeViewState(() => {
-        if (!panel.visible) this.ready = false;
-      }),
-      panel.onDidDispose(() => {
-        if (this.panel !== panel) return;
-        this.panel = undefined;
-        this.ready = false;
-        this.held = [];
-        this.panelDisposables.forEach((d) => d.dispose());
-        this.panelDisposables = [];
-      }),
-    );
-  }
-
-  private onReady(): void {
-    this.ready = true;
-    const held = this.held;
-    this.held = [];
-    for (const m of held) void this.panel?.webview.postMessage(m);
-    this.readyEmitter.fire();
+    this.channel.connect(panelPage(panel));
   }
 
   dispose(): void {
     this.panel?.dispose();
-    this.requestEmitter.dispose();
-    this.readyEmitter.dispose();
+    this.channel.dispose();
   }
 }
