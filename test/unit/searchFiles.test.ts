@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ExcludeMatcher, GitignoreRules, globToRegExp } from '../../src/core/search/globs';
+import { compileGlob, ExcludeMatcher, GitignoreRules } from '../../src/core/search/globs';
 import { NodeFileSource } from '../../src/core/search/nodeFileSource';
 import { decodeText } from '../../src/core/search/textFiles';
 import type { ListedItem } from '../../src/core/search/types';
@@ -34,7 +34,7 @@ describe('search: globs and .gitignore rules', () => {
       ['[ab]*.md', 'b-notes.md'],
       ['[!ab]*.md', 'c.md'],
     ];
-    for (const [glob, p] of yes) assert.ok(globToRegExp(glob).test(p), `${glob} should match ${p}`);
+    for (const [glob, p] of yes) assert.ok(compileGlob(glob).test(p), `${glob} should match ${p}`);
     const no: [string, string][] = [
       ['src/*.ts', 'src/a/b.ts'],
       ['*.js', 'a/x.js'],
@@ -42,7 +42,7 @@ describe('search: globs and .gitignore rules', () => {
       ['file?.txt', 'file10.txt'],
       ['[!ab]*.md', 'a.md'],
     ];
-    for (const [glob, p] of no) assert.ok(!globToRegExp(glob).test(p), `${glob} should not match ${p}`);
+    for (const [glob, p] of no) assert.ok(!compileGlob(glob).test(p), `${glob} should not match ${p}`);
     const ex = new ExcludeMatcher(['out/**', '**/*.min.js']);
     assert.equal(ex.matches('out', true), true, 'a folder matched by "out/**" is pruned');
     assert.equal(ex.matches('out', false), false);
@@ -68,6 +68,34 @@ describe('search: globs and .gitignore rules', () => {
       ['other/secret.md', false, false],
     ];
     for (const [p, isDir, ignored] of cases) assert.equal(rules.ignores(p, isDir), ignored, `${p}${isDir ? '/' : ''}`);
+  });
+
+  it('hostile patterns from a cloned repository are matched in linear time (issue 14 item 1)', async function () {
+    // Each case froze a backtracking matcher for 28 s to 112 s; RE2 answers in milliseconds. The bound is loose
+    // enough for a loaded machine and far below what any backtracking engine needs for these inputs.
+    this.timeout(240_000);
+    const started = Date.now();
+    const starsThenB = `${'*a'.repeat(14)}*b`;
+    assert.equal(GitignoreRules.none.with('', `${starsThenB}\n`).ignores('a'.repeat(36), false), false);
+    assert.equal(GitignoreRules.none.with('', `${starsThenB}\n`).ignores(`${'a'.repeat(36)}b`, false), true);
+    assert.equal(compileGlob('*a'.repeat(16)).test('a'.repeat(40)), true);
+    assert.equal(compileGlob(`${'*a'.repeat(16)}*b`).test('a'.repeat(40)), false);
+    const deep = `${Array.from({ length: 25 }, (_, i) => `d${i}`).join('/')}/file.txt`;
+    assert.equal(GitignoreRules.none.with('', `${'/**'.repeat(12)}/zz\n`).ignores(deep, false), false);
+    assert.equal(new ExcludeMatcher([`${'**/'.repeat(12)}zz`]).matches(deep, false), false);
+    // The same .gitignore line in a real folder, through the walker the CLI and the editor use.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-redos-'));
+    try {
+      write(dir, '.gitignore', `${starsThenB}\n${'/**'.repeat(12)}/zz\n`);
+      write(dir, `${'a'.repeat(36)}.md`, 'kept');
+      write(dir, `${'a'.repeat(36)}b`, 'ignored');
+      const items = await listAll(new NodeFileSource(dir));
+      assert.deepEqual(items.filter((i) => i.type === 'file').map((i) => i.relPath).sort(), ['.gitignore', `${'a'.repeat(36)}.md`]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 3000, `hostile patterns took ${elapsed} ms`);
   });
 
   it('decodes UTF-8 and UTF-16 text; NUL bytes and invalid UTF-8 are binary', () => {

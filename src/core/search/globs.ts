@@ -1,7 +1,14 @@
+import { RE2JS } from 're2js';
+
 /**
- * Glob and .gitignore matching on `/`-separated relative paths, without dependencies.
+ * Glob and .gitignore matching on `/`-separated relative paths.
  *
- * - {@link globToRegExp}: VS Code glob syntax (`files.exclude`, `search.exclude`): `*`, `?`, `**`, `[a-z]`, `[!x]`,
+ * Patterns come from the workspace (`.gitignore`, `.vscode/settings.json`), so they are hostile input: every pattern
+ * is compiled by RE2 (re2js), whose matching time is linear in the path's length whatever the pattern. A
+ * backtracking engine (JavaScript's RegExp, and the `ignore`/`picomatch` packages built on it) takes exponential time
+ * on lines such as `*a*a*a*a*a*a*a*a*a*a*b` against a long name, which froze the editor (issue 14, item 1).
+ *
+ * - {@link compileGlob}: VS Code glob syntax (`files.exclude`, `search.exclude`): `*`, `?`, `**`, `[a-z]`, `[!x]`,
  *   `{a,b}`; matched against the whole path relative to the root.
  * - {@link GitignoreRules}: git's rules: `#` comments, `!` negation (last match wins), trailing `/` = folders only,
  *   a pattern with an inner or leading `/` is anchored to its .gitignore's folder, otherwise it matches at any depth;
@@ -56,7 +63,7 @@ export function globToRegExpSource(glob: string, options: ConvertOptions = { bra
           body = body.slice(1);
         }
         body = body.replace(/\\/g, '\\\\').replace(/\]/g, '\\]');
-        out += negate ? `(?!/)[^${body}]` : `[${body}]`;
+        out += negate ? `[^/${body}]` : `[${body}]`;
         i = close + 1;
         continue;
       }
@@ -127,9 +134,30 @@ function splitTopLevel(body: string): string[] {
   return parts;
 }
 
+/** A compiled pattern that tests whole paths in time linear in the path's length. */
+export interface PathPattern {
+  test(path: string): boolean;
+}
+
+/** Longest pattern accepted; longer ones (no real glob is this long) match nothing. */
+const MAX_PATTERN_CHARS = 4096;
+
+const NOTHING: PathPattern = { test: () => false };
+
+function compileWhole(source: string, ignoreCase: boolean): PathPattern {
+  try {
+    const re = RE2JS.compile(source, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+    return { test: (path) => re.testExact(path) };
+  } catch {
+    // RE2 refuses what it cannot match in linear time; a pattern it refuses matches nothing.
+    return NOTHING;
+  }
+}
+
 /** A whole-path matcher for a VS Code glob. */
-export function globToRegExp(glob: string, ignoreCase = false): RegExp {
-  return new RegExp(`^${globToRegExpSource(glob.replace(/^\.\//, ''))}$`, ignoreCase ? 'i' : '');
+export function compileGlob(glob: string, ignoreCase = false): PathPattern {
+  if (glob.length > MAX_PATTERN_CHARS) return NOTHING;
+  return compileWhole(globToRegExpSource(glob.replace(/^\.\//, '')), ignoreCase);
 }
 
 /**
@@ -137,10 +165,10 @@ export function globToRegExp(glob: string, ignoreCase = false): RegExp {
  * its path, or its path followed by `/`, matches (so `out/**` excludes the folder `out` without visiting it).
  */
 export class ExcludeMatcher {
-  private readonly patterns: readonly RegExp[];
+  private readonly patterns: readonly PathPattern[];
 
   constructor(globs: readonly string[], ignoreCase = false) {
-    this.patterns = globs.filter((g) => g.trim() !== '').map((g) => globToRegExp(g.trim(), ignoreCase));
+    this.patterns = globs.filter((g) => g.trim() !== '').map((g) => compileGlob(g.trim(), ignoreCase));
   }
 
   get empty(): boolean {
@@ -156,7 +184,7 @@ export class ExcludeMatcher {
 }
 
 interface GitignoreRule {
-  readonly regex: RegExp;
+  readonly pattern: PathPattern;
   readonly negate: boolean;
   readonly dirOnly: boolean;
 }
@@ -179,16 +207,15 @@ export class GitignoreFile {
     let verdict: boolean | undefined;
     for (const r of this.rules) {
       if (r.dirOnly && !isDir) continue;
-      if (r.regex.test(relPath)) verdict = !r.negate;
+      if (r.pattern.test(relPath)) verdict = !r.negate;
     }
     return verdict;
   }
 }
 
 function parseGitignoreLine(raw: string, ignoreCase: boolean): GitignoreRule | undefined {
-  let line = raw;
-  // Trailing spaces are ignored unless escaped with a backslash.
-  line = line.replace(/(?<!\\)\s+$/, '');
+  if (raw.length > MAX_PATTERN_CHARS) return undefined;
+  let line = trimTrailingSpace(raw);
   if (line === '' || line.startsWith('#')) return undefined;
   let negate = false;
   if (line.startsWith('!')) {
@@ -204,8 +231,16 @@ function parseGitignoreLine(raw: string, ignoreCase: boolean): GitignoreRule | u
   const anchored = line.includes('/');
   line = line.replace(/^\/+/, '');
   const source = globToRegExpSource(line, { braces: false });
-  const regex = new RegExp(anchored ? `^${source}$` : `^(?:[^/]*/)*${source}$`, ignoreCase ? 'i' : '');
-  return { regex, negate, dirOnly };
+  const pattern = compileWhole(anchored ? source : `(?:[^/]*/)*${source}`, ignoreCase);
+  return { pattern, negate, dirOnly };
+}
+
+/** Trailing whitespace is dropped unless the last whitespace character is escaped with a backslash. */
+function trimTrailingSpace(line: string): string {
+  let end = line.length;
+  while (end > 0 && /\s/.test(line[end - 1]!)) end--;
+  if (end < line.length && end > 0 && line[end - 1] === '\\') end++;
+  return line.slice(0, end);
 }
 
 /**

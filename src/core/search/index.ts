@@ -20,7 +20,7 @@ export type {
 } from './types';
 export { chunkDocument, chunkerKey, documentKind, estimateTokens, type ChunkerOptions, type ChunkInput, type DocumentKind } from './chunker';
 export { defaultStoreDir, indexDirectory, searchDirectory, toSearchJson, type IndexDirectoryOptions, type IndexDirectoryResult, type SearchDirectoryOptions, type SearchJson } from './directory';
-export { ExcludeMatcher, GitignoreRules, globToRegExp } from './globs';
+export { compileGlob, ExcludeMatcher, GitignoreRules, type PathPattern } from './globs';
 export { queryTerms, tokenize } from './lexical';
 export { MemoryFileSource } from './memoryFileSource';
 export { DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, NodeFileSource, type NodeFileSourceOptions } from './nodeFileSource';

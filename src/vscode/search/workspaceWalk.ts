@@ -9,7 +9,7 @@
  * over the size limit, links to folders (not followed), dangling links, special files, and folders or files that
  * could not be read or stat-ed. Binary files are caught later, when the index reads them.
  */
-import { ExcludeMatcher, GitignoreRules, globToRegExp } from '../../core/search/globs';
+import { compileGlob, ExcludeMatcher, GitignoreRules, type PathPattern } from '../../core/search/globs';
 import { formatBytes } from '../../core/search/textFiles';
 import type { FileEntry, ListedItem, SkippedFile } from '../../core/search/types';
 
@@ -92,7 +92,7 @@ export type Described =
  */
 export class FolderWalker {
   private readonly excludes: ExcludeMatcher;
-  private readonly conditional: readonly { readonly regex: RegExp; readonly sibling: string }[];
+  private readonly conditional: readonly { readonly pattern: PathPattern; readonly sibling: string }[];
   private rules = new Map<string, Promise<GitignoreRules>>();
 
   constructor(
@@ -102,7 +102,7 @@ export class FolderWalker {
     private readonly options: WalkOptions,
   ) {
     this.excludes = new ExcludeMatcher(options.excludes.globs);
-    this.conditional = options.excludes.conditional.map((c) => ({ regex: globToRegExp(c.glob), sibling: c.sibling }));
+    this.conditional = options.excludes.conditional.map((c) => ({ pattern: compileGlob(c.glob), sibling: c.sibling }));
   }
 
   /** Forget the .gitignore files read so far (one of them changed). */
@@ -175,7 +175,7 @@ export class FolderWalker {
       if (!siblings.has(sibling)) siblings.set(sibling, await this.fs.stat(this.uriOf(dirRel ? `${dirRel}/${sibling}` : sibling)).then(() => true, () => false));
       return siblings.get(sibling)!;
     };
-    const wanted = isDir ? [] : this.conditional.filter((c) => c.regex.test(file)).map((c) => siblingName(c.sibling, name));
+    const wanted = isDir ? [] : this.conditional.filter((c) => c.pattern.test(file)).map((c) => siblingName(c.sibling, name));
     const present = new Set<string>();
     for (const s of wanted) if (await hasSibling(s)) present.add(s);
     if (this.ignoredBy(file, name, isDir, await this.rulesFor(dirRel), (s) => present.has(s))) return { type: 'ignored' };
@@ -190,7 +190,7 @@ export class FolderWalker {
   private ignoredBy(rel: string, name: string, isDir: boolean, rules: GitignoreRules, hasSibling: (name: string) => boolean): 'exclude' | 'gitignore' | undefined {
     if (isDir && name === '.git') return 'exclude';
     if (this.excludes.matches(rel, isDir)) return 'exclude';
-    if (!isDir && this.conditional.some((c) => c.regex.test(rel) && hasSibling(siblingName(c.sibling, name)))) return 'exclude';
+    if (!isDir && this.conditional.some((c) => c.pattern.test(rel) && hasSibling(siblingName(c.sibling, name)))) return 'exclude';
     if (rules.ignores(rel, isDir)) return 'gitignore';
     return undefined;
   }
