@@ -73,7 +73,13 @@ const common = {
   legalComments: 'none',
 };
 
-const nodeTarget = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals };
+/**
+ * jsonc-parser's `main` is a UMD build whose inner requires esbuild cannot follow; its ES module build bundles
+ * cleanly (VS Code's own extensions use it the same way).
+ */
+const alias = { 'jsonc-parser': path.join(__dirname, 'node_modules', 'jsonc-parser', 'lib', 'esm', 'main.js') };
+
+const nodeTarget = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, alias };
 
 function testEntries(dir) {
   const root = path.join(__dirname, 'test', dir);

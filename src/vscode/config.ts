@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import type { Dtype } from '../protocol/worker';
 import { DEFAULT_MODEL } from '../core/models/modelRef';
-import { DEFAULT_MAX_FILE_BYTES } from '../core/search/nodeFileSource';
+import { DEFAULT_MAX_FILE_BYTES, MAX_FILE_BYTES_CEILING } from '../core/search/nodeFileSource';
 import { DEFAULT_HOVER_SUMMARY_MODEL, DEFAULT_SUMMARY_MODEL } from '../core/summarize/summaryModels';
-import { restrictedWorkspaceValues, withAdmittedWorkspaceModels, type IgnoredSetting } from './models/workspaceTrust';
+import { restrictedWorkspaceValues, type IgnoredSetting } from './models/workspaceTrust';
 import { proxyFromEnvironment, type ProxySettings } from '../core/models/proxy';
 
 export const SECTION = 'bertLens';
@@ -89,8 +89,8 @@ function readProxy(): ProxySettings | undefined {
 }
 
 export function readSettings(): BertLensSettings {
-  // Untrusted workspace: VS Code ignores its model folders and mirror (restrictedConfigurations); Hub ids still count.
-  const c = withAdmittedWorkspaceModels(vscode.workspace.getConfiguration(SECTION), SECTION);
+  // Untrusted workspace: VS Code ignores its model, mirror and summary-mode values (restrictedConfigurations).
+  const c = vscode.workspace.getConfiguration(SECTION);
   const dtype = c.get<string>('dtype');
   return {
     model: c.get<string>('model')?.trim() || DEFAULT_MODEL,
@@ -99,7 +99,7 @@ export function readSettings(): BertLensSettings {
     proxy: readProxy(),
     allowDownloads: c.get<boolean>('allowDownloads') ?? true,
     attentionFollowsSelection: c.get<boolean>('attention.followSelection') ?? true,
-    searchMaxFileSize: positiveInteger(c.get<number>('search.maxFileSize'), DEFAULT_MAX_FILE_BYTES),
+    searchMaxFileSize: Math.min(positiveInteger(c.get<number>('search.maxFileSize'), DEFAULT_MAX_FILE_BYTES), MAX_FILE_BYTES_CEILING),
     ...readSummarySettings(c),
   };
 }
@@ -135,7 +135,7 @@ export class Config implements vscode.Disposable {
 
   /** Workspace values of model folders and mirror hosts that are ignored because the workspace is not trusted. */
   get ignoredWorkspaceSettings(): readonly IgnoredSetting[] {
-    return restrictedWorkspaceValues(SECTION).ignored;
+    return restrictedWorkspaceValues(SECTION);
   }
 
   dispose(): void {

@@ -50,10 +50,12 @@ export async function runRestrictedModeTier(): Promise<TierResult> {
   fs.writeFileSync(
     path.join(workspace, '.vscode', 'settings.json'),
     '{\n  // what a cloned repository could say\n  "bertLens.model": "Xenova/bge-small-en-v1.5",\n  "bertLens.hubMirror": "http://mirror.invalid",\n' +
-      '  "bertLens.summary.model": "./models/evil-summary",\n}\n',
+      '  "bertLens.summary.model": "./models/evil-summary",\n  "bertLens.hover.mode": "abstractive",\n' +
+      '  "bertLens.allowDownloads": true,\n  "bertLens.search.maxFileSize": 1e12,\n}\n',
   );
   try {
-    const server = { workspaceTrust: true, env: { BERTLENS_TEST_GREP: 'restricted mode' } };
+    // The user said "no downloads": no workspace may say otherwise, trusted or not (the setting's scope is machine).
+    const server = { workspaceTrust: true, settings: { 'bertLens.allowDownloads': false }, env: { BERTLENS_TEST_GREP: 'restricted mode' } };
     const r = await runVscodeTier({ workspace, server, logs: 'vscode-tier-restricted' });
     const noTests = r.passed + r.failed === 0;
     return { passed: r.passed, failed: r.failed + (noTests ? 1 : 0), failures: [...r.failures.map((f) => `restricted mode: ${f}`), ...(noTests ? ['restricted mode: no test ran'] : [])] };

@@ -159,6 +159,8 @@ describe('search: NodeFileSource', function () {
     assert.equal(entry.uri, source.uriOf('a.ts'));
     assert.equal(entry.size, 20);
     assert.equal(new TextDecoder().decode(await source.read(entry.uri)), 'export const a = 1;\n');
+    // A file that is (or grew) over the limit costs one byte more than the limit, never its whole size (issue 14 item 4).
+    assert.equal((await source.read(source.uriOf('big.txt'))).length, 1025);
   });
 
   it('never blocks on a FIFO, even when asked to read one', async () => {

@@ -20,6 +20,8 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
 
 /** Default largest file indexed: 1 MiB. */
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+/** Largest value `bertLens.search.maxFileSize` may take: a workspace setting cannot make the indexer read more. */
+export const MAX_FILE_BYTES_CEILING = 16 * 1024 * 1024;
 
 export interface NodeFileSourceOptions {
   /** VS Code globs matched against paths relative to the root (e.g. `**\/dist`). Default {@link DEFAULT_EXCLUDES}. */
@@ -123,30 +125,36 @@ export class NodeFileSource implements FileSource {
     }
   }
 
-  /**
-   * Reads at most `maxFileBytes + 1` bytes (so a file that grew past the limit is still caught). Opens without
-   * blocking and refuses anything but a regular file, so a FIFO put in a file's place cannot hang the indexer.
-   */
+  /** Reads at most `maxFileBytes + 1` bytes of a regular file: see {@link readRegularFileBounded}. */
   async read(uri: string, signal?: AbortSignal): Promise<Uint8Array> {
     signal?.throwIfAborted();
-    const file = fileURLToPath(uri);
-    const handle = await fs.promises.open(file, fs.constants.O_RDONLY | O_NONBLOCK);
-    try {
-      const st = await handle.stat();
-      if (!st.isFile()) throw new Error(`${file} is not a regular file`);
-      const limit = Math.min(st.size, this.maxFileBytes) + 1;
-      const buffer = Buffer.allocUnsafe(limit);
-      let filled = 0;
-      while (filled < limit) {
-        const { bytesRead } = await handle.read(buffer, filled, limit - filled, filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      signal?.throwIfAborted();
-      return buffer.subarray(0, filled);
-    } finally {
-      await handle.close();
+    const bytes = await readRegularFileBounded(fileURLToPath(uri), this.maxFileBytes);
+    signal?.throwIfAborted();
+    return bytes;
+  }
+}
+
+/**
+ * Reads at most `maxBytes + 1` bytes of `file` (so a file that grew past the limit is still caught, and a huge one
+ * costs no more memory than the limit). Opens without blocking and refuses anything but a regular file, so a FIFO
+ * put in a file's place cannot hang the indexer.
+ */
+export async function readRegularFileBounded(file: string, maxBytes: number): Promise<Uint8Array> {
+  const handle = await fs.promises.open(file, fs.constants.O_RDONLY | O_NONBLOCK);
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new Error(`${file} is not a regular file`);
+    const limit = Math.min(st.size, maxBytes) + 1;
+    const buffer = Buffer.allocUnsafe(limit);
+    let filled = 0;
+    while (filled < limit) {
+      const { bytesRead } = await handle.read(buffer, filled, limit - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
     }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
   }
 }
 

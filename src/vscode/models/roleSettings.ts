@@ -2,7 +2,6 @@ import * as vscode from 'vscode';
 import type { Dtype } from '../../protocol/worker';
 import { SECTION } from '../config';
 import { MODEL_ROLES, type ModelRole, type ModelRoleInfo } from './modelCatalog';
-import { withAdmittedWorkspaceModels } from './workspaceTrust';
 
 /** The model roles whose settings this build contributes (the summary settings come with the summary feature). */
 export function availableRoles(): ModelRoleInfo[] {
@@ -18,7 +17,7 @@ export function roleInfo(role: ModelRole): ModelRoleInfo {
 export function roleModel(role: ModelRole): string {
   const { setting } = roleInfo(role);
   const c = vscode.workspace.getConfiguration(SECTION);
-  const value = withAdmittedWorkspaceModels(c, SECTION).get<string>(setting)?.trim();
+  const value = c.get<string>(setting)?.trim();
   return value || String(c.inspect<string>(setting)?.defaultValue ?? '');
 }
 

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { readRegularFileBounded } from '../../core/search/nodeFileSource';
 import type { FileSource, ListedItem } from '../../core/search/types';
 import { excludeRulesFrom, FolderWalker, type Described, type NodeKind, type WalkFileSystem } from './workspaceWalk';
 
@@ -70,9 +71,20 @@ export class WorkspaceFileSource implements FileSource {
     for (const { walker } of this.walkers) yield* walker.list(signal);
   }
 
+  /**
+   * At most `maxFileBytes + 1` bytes: local files are read only up to the limit, whatever their size now; other file
+   * systems (remote, virtual) can only read whole files, so a file over the limit by its current size is not read.
+   */
   async read(uri: string, signal?: AbortSignal): Promise<Uint8Array> {
     signal?.throwIfAborted();
-    const bytes = await vscode.workspace.fs.readFile(vscode.Uri.parse(uri, true));
+    const u = vscode.Uri.parse(uri, true);
+    let bytes: Uint8Array;
+    if (u.scheme === 'file') bytes = await readRegularFileBounded(u.fsPath, this.maxFileBytes);
+    else {
+      const s = await vscode.workspace.fs.stat(u);
+      if ((s.type & vscode.FileType.File) === 0) throw new Error(`${uri} is not a file`);
+      bytes = s.size > this.maxFileBytes ? new Uint8Array(this.maxFileBytes + 1) : await vscode.workspace.fs.readFile(u);
+    }
     signal?.throwIfAborted();
     return bytes;
   }
