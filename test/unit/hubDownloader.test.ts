@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HubDownloader, ModelDownloadError, type DownloadProgress } from '../../src/core/models/hubDownloader';
+import { HubDownloader, hubModelDir, ModelDownloadError, type DownloadProgress } from '../../src/core/models/hubDownloader';
 import { parseModelRef } from '../../src/core/models/modelRef';
 import { bypassesProxy, proxyFromEnvironment } from '../../src/core/models/proxy';
 import { HubMirror } from '../harness/hubMirror';
@@ -173,5 +173,17 @@ describe('model references', () => {
     assert.throws(() => parseModelRef('not a model'), /neither a Hub model id/);
     assert.throws(() => parseModelRef('a/b/c'), /neither/);
     assert.throws(() => parseModelRef(''), /No model given/);
+  });
+
+  it('refuses revisions and ids that would name a folder outside the cache (issue 14 item 5)', () => {
+    for (const bad of ['Xenova/foo@..', 'Xenova/foo@.', 'Xenova/foo@../../etc', 'Xenova/foo@/etc', 'Xenova/foo@%2e%2e', 'Xenova/foo@a..b', 'Xenova/foo@.hidden', 'Xenova/foo@x.lock']) {
+      assert.throws(() => parseModelRef(bad), /not a revision|neither/, bad);
+    }
+    assert.deepEqual(parseModelRef('Xenova/foo@0123456789abcdef0123456789abcdef01234567'), { kind: 'hub', id: 'Xenova/foo', revision: '0123456789abcdef0123456789abcdef01234567' });
+    const cache = path.join(os.tmpdir(), 'bert-lens-cache');
+    assert.equal(hubModelDir(cache, 'Xenova/foo', 'v1.0'), path.join(cache, 'hub', 'Xenova--foo', 'v1.0'));
+    for (const [id, revision] of [['Xenova/foo', '..'], ['Xenova/foo', '/etc'], ['Xenova/foo', '../../x'], ['../x', 'main'], ['Xenova/..', 'main'], ['/abs', 'main']] as const) {
+      assert.throws(() => hubModelDir(cache, id, revision), /outside the cache/, `${id}@${revision}`);
+    }
   });
 });

@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Dtype } from '../../protocol/worker';
 import { isProcessAlive } from '../process';
+import { isHubId, isValidRevision } from './modelRef';
 import { proxiedFetch, type ProxySettings } from './proxy';
 
 export const DEFAULT_HUB_HOST = 'https://huggingface.co';
@@ -227,7 +228,13 @@ export class HubDownloader {
 
 /** Where a Hub model is (or will be) cached: `<cacheDir>/hub/<owner>--<name>/<revision>`. */
 export function hubModelDir(cacheDir: string, id: string, revision: string): string {
-  return path.join(cacheDir, 'hub', id.replace('/', '--'), revision);
+  const hub = path.resolve(cacheDir, 'hub');
+  const dir = path.resolve(hub, id.replace('/', '--'), revision);
+  // Ids and revisions are validated where they are parsed; this holds whatever a caller passes.
+  if (!isHubId(id) || !isValidRevision(revision) || path.dirname(path.dirname(dir)) !== hub) {
+    throw new Error(`Refusing a model cache folder outside the cache: ${JSON.stringify(`${id}@${revision}`)}`);
+  }
+  return dir;
 }
 
 /**

@@ -4,6 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Dtype } from '../../protocol/worker';
 import { hubModelDir } from './hubDownloader';
+import { isHubId, isValidRevision } from './modelRef';
 
 /** A downloaded Hub model revision in the cache (`<cacheDir>/hub/<owner>--<name>/<revision>/`). */
 export interface CachedModel {
@@ -42,9 +43,10 @@ export async function listCachedModels(cacheDir: string): Promise<CachedModel[]>
     const split = repo.indexOf('--');
     if (split <= 0 || repo.startsWith('.')) continue;
     const id = `${repo.slice(0, split)}/${repo.slice(split + 2)}`;
+    if (!isHubId(id)) continue;
     for (const revision of await readdirSafe(path.join(hub, repo))) {
       const dir = path.join(hub, repo, revision);
-      if (revision.startsWith('.') || !(await isDirectory(dir))) continue;
+      if (!isValidRevision(revision) || !(await isDirectory(dir))) continue;
       models.push(await describeCachedModel(dir, id, revision));
     }
   }

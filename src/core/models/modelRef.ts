@@ -28,6 +28,20 @@ export function modelDisplayName(ref: string): string {
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 
+/** `owner/name` as the Hub spells model ids. */
+export function isHubId(id: string): boolean {
+  return HUB_ID.test(id) && !id.includes('..');
+}
+
+/**
+ * A revision is a branch or tag name of one path segment, or a commit hash: letters, digits, `_`, `-` and `.`, not
+ * starting with `.` (so never `.` or `..`, which would name a cache folder outside the model's), with no `..` and
+ * not ending in `.lock` (git's own rules for ref names).
+ */
+export function isValidRevision(revision: string): boolean {
+  return /^[\w-][\w.-]{0,127}$/.test(revision) && !revision.includes('..') && !revision.endsWith('.lock');
+}
+
 export class ModelRefError extends Error {}
 
 /**
@@ -48,7 +62,10 @@ export function parseModelRef(value: string, baseDir: string = process.cwd()): M
     return { kind: 'folder', path: path.resolve(baseDir, raw) };
   }
   const [id, revision = 'main'] = raw.split('@', 2) as [string, string?];
-  if (HUB_ID.test(id) && !id.includes('..') && /^[\w.-]+$/.test(revision)) return { kind: 'hub', id, revision };
+  if (isHubId(id)) {
+    if (isValidRevision(revision)) return { kind: 'hub', id, revision };
+    throw new ModelRefError(`"${revision}" is not a revision: use a branch or tag name (letters, digits, _ - .) or a commit hash.`);
+  }
   throw new ModelRefError(`"${raw}" is neither a Hub model id (owner/name) nor a folder path (start relative paths with ./).`);
 }
 
