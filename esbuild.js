@@ -79,7 +79,10 @@ const common = {
  */
 const alias = { 'jsonc-parser': path.join(__dirname, 'node_modules', 'jsonc-parser', 'lib', 'esm', 'main.js') };
 
-const nodeTarget = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, alias };
+/** Test hooks (worker fault injection) exist only in development builds; the VSIX ships without them. */
+const define = { BERT_LENS_TEST_HOOKS: production ? 'false' : 'true' };
+
+const nodeTarget = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals, alias, define };
 
 function testEntries(dir) {
   const root = path.join(__dirname, 'test', dir);

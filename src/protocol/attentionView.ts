@@ -20,7 +20,8 @@ export interface AttentionPayload extends AttentionViewData {
   readonly sentAt: number;
 }
 
-export type ExportFormat = 'png' | 'svg';
+/** The picture the view exports (the webview draws it; the host only writes the bytes). */
+export type ExportFormat = 'png';
 
 export type HostToAttentionView =
   | { readonly type: 'show'; readonly payload: AttentionPayload }
@@ -43,7 +44,7 @@ export type AttentionViewToHost =
   | { readonly type: 'exportJson' }
   /** The view needs the maps of this layer of the shown payload. */
   | { readonly type: 'requestLayer'; readonly id: number; readonly layer: number }
-  /** `data`: a `data:image/png;base64,…` URL for png, SVG markup for svg. */
+  /** `data`: a `data:image/png;base64,…` URL. */
   | { readonly type: 'exportImage'; readonly format: ExportFormat; readonly data: string };
 
 /** Largest exported image the host accepts from the webview, in characters. */
@@ -71,7 +72,8 @@ export function isAttentionViewMessage(m: unknown): m is AttentionViewToHost {
         keys === 'data,format,type' &&
         typeof m.data === 'string' &&
         m.data.length <= MAX_EXPORT_CHARS &&
-        ((m.format === 'png' && m.data.startsWith('data:image/png;base64,')) || (m.format === 'svg' && m.data.startsWith('<svg')))
+        m.format === 'png' &&
+        m.data.startsWith('data:image/png;base64,')
       );
     default:
       return false;

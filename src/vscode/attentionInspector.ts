@@ -244,7 +244,7 @@ export class AttentionInspector implements vscode.Disposable {
     if (!payload) return;
     const uri = await this.askTarget(payload, format);
     if (!uri) return;
-    const bytes = format === 'png' ? Buffer.from(data.slice('data:image/png;base64,'.length), 'base64') : new TextEncoder().encode(data);
+    const bytes = Buffer.from(data.slice('data:image/png;base64,'.length), 'base64');
     await vscode.workspace.fs.writeFile(uri, bytes);
     void vscode.window.showInformationMessage(`BERT Lens: picture saved to ${uri.fsPath || uri.toString()}`);
   }

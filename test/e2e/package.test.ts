@@ -148,6 +148,11 @@ describe('the linux-x64 VSIX installed into code-server (browser)', function () 
     assert.deepEqual(binaries, ['linux/x64']);
     const stray = files.filter((f) => /^(src|test|webview-ui|scripts|out)\/|\.map$|\.ts$/.test(f) || f.startsWith('node_modules/'));
     assert.deepEqual(stray, [], 'no sources, tests, source maps or top-level node_modules');
+    // Test hooks are compiled out of the shipped bundles (issue 14 item 8).
+    for (const bundle of ['dist/extension.js', 'dist/worker.js']) {
+      const code = fs.readFileSync(path.join(installedDir(env.extensionsDir), bundle), 'utf8');
+      assert.ok(!code.includes('BERT_LENS_WORKER_FAULT') && !code.includes('Injected worker crash'), `${bundle} carries the worker fault hook`);
+    }
   });
 
   it('shows the bundled encoder’s attention maps, on the native onnxruntime it carries', async () => {

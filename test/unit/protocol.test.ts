@@ -53,7 +53,8 @@ describe('protocol guards', () => {
     assert.ok(isAttentionViewMessage({ type: 'moveWindow', start: 100 }));
     assert.ok(!isAttentionViewMessage({ type: 'moveWindow', start: '100' }));
     assert.ok(isAttentionViewMessage({ type: 'exportImage', format: 'png', data: 'data:image/png;base64,AAAA' }));
-    assert.ok(isAttentionViewMessage({ type: 'exportImage', format: 'svg', data: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' }));
+    // The host writes no SVG: markup from a webview would be a file the user opens in a browser (issue 14 item 8).
+    assert.ok(!isAttentionViewMessage({ type: 'exportImage', format: 'svg', data: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' }));
     assert.ok(!isAttentionViewMessage({ type: 'exportImage', format: 'png', data: 'javascript:alert(1)' }));
     assert.ok(!isAttentionViewMessage({ type: 'exportImage', format: 'exe', data: 'data:image/png;base64,AAAA' }));
     assert.ok(!isAttentionViewMessage({ type: 'ready', extra: 1 }));

@@ -177,10 +177,22 @@ export function register(): void {
       runtime.handle({ type: 'runtime', runtime: wasm });
       runtime.handle({ type: 'runtime', runtime: wasm });
       assert.equal(runtime.shown, 1);
-      await waitFor(() => /Runtime: WebAssembly \(onnxruntime-web\), because the native onnxruntime cannot load on darwin-x64/.test(statusBar.tooltipText), { what: 'tooltip' });
+      // The reason is escaped Markdown: `\-` renders as `-`.
+      await waitFor(() => /Runtime: WebAssembly \(onnxruntime-web\), because the native onnxruntime cannot load on darwin\\-x64/.test(statusBar.tooltipText), { what: 'tooltip' });
       runtime.handle({ type: 'runtime', runtime: { kind: 'native' } });
       await waitFor(() => /Runtime: native onnxruntime/.test(statusBar.tooltipText), { what: 'native again' });
       assert.equal(runtime.shown, 1);
+    });
+
+    it('escapes error messages and setting values in the trusted tooltip: no links, commands or icons from outside (issue 14 item 8)', async () => {
+      const { services } = await api();
+      const { runtime, statusBar } = services.modelsUi;
+      runtime.handle({ type: 'runtime', runtime: { kind: 'wasm', reason: 'see [docs](command:workbench.action.quit) $(bug) <img src=x>', forced: false } });
+      await waitFor(() => /because see /.test(statusBar.tooltipText), { what: 'tooltip with the reason' });
+      assert.ok(!statusBar.tooltipText.includes('](command:workbench.action.quit)'), statusBar.tooltipText);
+      assert.ok(statusBar.tooltipText.includes('see \\[docs\\]\\(command\\:workbench\\.action\\.quit\\) \\$\\(bug\\) \\<img src=x\\>'), statusBar.tooltipText);
+      runtime.handle({ type: 'runtime', runtime: { kind: 'native' } });
+      await waitFor(() => /Runtime: native onnxruntime/.test(statusBar.tooltipText), { what: 'native again' });
     });
 
     it('offers the bundled encoder as a model like any other', async () => {

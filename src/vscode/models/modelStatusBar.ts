@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { modelDisplayName, parseModelRef } from '../../core/models/modelRef';
 import type { Config } from '../config';
+import { escapeMarkdown, markdownCode as code } from '../markdown';
 import type { ModelService } from '../modelService';
 import { describeState, type ModelState } from './modelStates';
 import { availableRoles, roleDtype, roleModel } from './roleSettings';
@@ -79,20 +80,22 @@ export class ModelStatusBar implements vscode.Disposable {
       const dtype = roleDtype(role.role);
       const roleState = describeState(this.models.states.get(this.models.stateKey(value, dtype)));
       const usesFallback = role.role === 'embeddings' && fallback;
-      lines.push(`**${role.label}**: \`${modelDisplayName(value)}\` (${dtype}) — ${roleState}${usesFallback ? `; using the bundled encoder instead: ${fallback}` : ''}`);
+      // Setting values and error messages come from settings files and the network: escaped, never markup.
+      lines.push(`**${role.label}**: ${code(modelDisplayName(value))} (${dtype}) — ${escapeMarkdown(roleState)}${usesFallback ? `; using the bundled encoder instead: ${escapeMarkdown(fallback)}` : ''}`);
       const error = this.models.states.get(this.models.stateKey(value, dtype));
-      if (error.kind === 'error' && !usesFallback) lines.push(`  ${error.message}`);
+      if (error.kind === 'error' && !usesFallback) lines.push(`  ${escapeMarkdown(error.message)}`);
     }
     const runtime = this.runtime.runtime;
-    if (runtime) lines.push(runtime.kind === 'native' ? 'Runtime: native onnxruntime' : `Runtime: WebAssembly (onnxruntime-web), because ${runtime.reason}`);
+    if (runtime) lines.push(runtime.kind === 'native' ? 'Runtime: native onnxruntime' : `Runtime: WebAssembly (onnxruntime-web), because ${escapeMarkdown(runtime.reason)}`);
     if (ignored.length > 0) {
       lines.push(
-        `$(shield) Restricted mode: this workspace is not trusted, so its ${ignored.map((s) => `\`${s.key}\` (${s.reason})`).join(', ')} ` +
+        `$(shield) Restricted mode: this workspace is not trusted, so its ${ignored.map((s) => `${code(s.key)} (${s.reason})`).join(', ')} ` +
           'is ignored. [Manage Workspace Trust](command:workbench.trust.manage)',
       );
     }
     lines.push('[Choose a model](command:bertLens.selectModel) · [Manage downloaded models](command:bertLens.manageModels)');
     const tooltip = new vscode.MarkdownString(lines.join('\n\n'), true);
+    tooltip.supportHtml = false;
     tooltip.isTrusted = { enabledCommands: ['bertLens.selectModel', 'bertLens.manageModels', 'workbench.trust.manage'] };
     this.item.tooltip = tooltip;
     this.tooltipText = lines.join('\n');

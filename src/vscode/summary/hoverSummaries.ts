@@ -5,6 +5,7 @@ import type { EmbedFunction } from '../../core/summarize/extractive';
 import type { ModelWorkerClient } from '../../core/worker/modelWorkerClient';
 import type { Config } from '../config';
 import { errorMessage, isCancellation } from '../errors';
+import { escapeMarkdown } from '../markdown';
 import type { Logger } from '../logger';
 import type { CachedSummary } from './summaryCache';
 import { SummaryCache } from './summaryCache';
@@ -93,14 +94,10 @@ export class HoverSummaries {
   /** The hover's Markdown for a summary. */
   static render(summary: CachedSummary, languageId: string): vscode.MarkdownString {
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**Summary** · ${summary.mode} · ${escape(modelDisplayName(summary.model))}\n\n`);
+    md.appendMarkdown(`**Summary** · ${summary.mode} · ${escapeMarkdown(modelDisplayName(summary.model))}\n\n`);
     if (summary.code) md.appendCodeblock(summary.text, languageId);
-    else if (summary.text !== '') md.appendMarkdown(escape(summary.text));
-    if (summary.note) md.appendMarkdown(`\n\n*${escape(summary.note)}*`);
+    else if (summary.text !== '') md.appendMarkdown(escapeMarkdown(summary.text));
+    if (summary.note) md.appendMarkdown(`\n\n*${escapeMarkdown(summary.note)}*`);
     return md;
   }
-}
-
-function escape(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }
