@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { judgeSkip, readAllowedSkips } from './skipPolicy.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,8 +15,24 @@ process.env.ORT_DISABLE_TELEMETRY = '1';
 
 const requested = process.argv.slice(2);
 const tiers = requested.length > 0 ? requested : ['unit', 'vscode', 'browser'];
-const totals = { passed: 0, failed: 0 };
+const totals = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
+/**
+ * Skipped tests are counted and shown. A skip passes only when test/allowed-skips.json names its full title with a
+ * reason; any other skip is a failure, so a regression cannot hide as a skip.
+ */
+const allowedSkips = readAllowedSkips(root);
+const skips = [];
+
+function recordSkip(tier, title) {
+  totals.skipped++;
+  const verdict = judgeSkip(allowedSkips, tier, title);
+  skips.push(verdict.line);
+  if (verdict.fails) {
+    totals.failed++;
+    failures.push(verdict.line);
+  }
+}
 
 function step(name, command, args) {
   const started = Date.now();
@@ -50,6 +67,7 @@ async function mochaTier(name, dir, timeout) {
   await new Promise((resolve) => {
     const runner = mocha.run(() => resolve());
     runner.on('pass', () => totals.passed++);
+    runner.on('pending', (test) => recordSkip(name, test.fullTitle()));
     runner.on('fail', (test) => {
       totals.failed++;
       failures.push(`${name}: ${test.fullTitle()}`);
@@ -75,15 +93,20 @@ if (built) {
         totals.passed += r.passed;
         totals.failed += r.failed;
         failures.push(...r.failures.map((f) => `vscode: ${f}`));
+        for (const title of r.skipped) recordSkip('vscode', title);
       }
     } else if (tier === 'browser') await mochaTier('browser', path.join(root, 'out/test/e2e'), 120_000);
     else record(`unknown tier "${tier}"`, false);
   }
 }
 
+if (skips.length > 0) {
+  process.stdout.write('\nSkipped:\n');
+  for (const s of skips) process.stdout.write(`  - ${s}\n`);
+}
 if (failures.length > 0) {
   process.stdout.write('\nFailed:\n');
   for (const f of failures) process.stdout.write(`  ✘ ${f}\n`);
 }
-process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed\n`);
+process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
 process.exit(totals.failed === 0 ? 0 : 1);

@@ -656,6 +656,8 @@ export interface ExtensionTestResult {
   failed: number;
   /** Pending (skipped) tests, when the runner reported them. */
   pending: number;
+  /** Full titles of the skipped tests (BERTLENS_RESULT line); an unnamed skip is reported as "(unnamed)". */
+  skipped: string[];
   /** Titles and messages of failed tests, when the runner reported them (BERTLENS_RESULT line). */
   failures: Array<{ title: string; error: string }>;
   /** Exit code the extension host reported through codeAutomationExit (0 = run() resolved). */
@@ -757,14 +759,16 @@ export async function runExtensionTests(
   }
 }
 
-function countResults(log: string[], exitCode: number): Pick<ExtensionTestResult, 'passed' | 'failed' | 'pending' | 'failures' | 'source'> {
+function countResults(log: string[], exitCode: number): Pick<ExtensionTestResult, 'passed' | 'failed' | 'pending' | 'skipped' | 'failures' | 'source'> {
   for (let i = log.length - 1; i >= 0; i--) {
     const line = log[i]!;
     const at = line.indexOf(RESULT_MARKER);
     if (at === -1) continue;
     try {
-      const r = JSON.parse(line.slice(at + RESULT_MARKER.length)) as { passed?: number; failed?: number; pending?: number; failures?: Array<{ title: string; error: string }> };
-      return { passed: r.passed ?? 0, failed: r.failed ?? 0, pending: r.pending ?? 0, failures: r.failures ?? [], source: 'BERTLENS_RESULT' };
+      const r = JSON.parse(line.slice(at + RESULT_MARKER.length)) as { passed?: number; failed?: number; pending?: number; skipped?: string[]; failures?: Array<{ title: string; error: string }> };
+      const pending = r.pending ?? 0;
+      const skipped = r.skipped ?? [];
+      return { passed: r.passed ?? 0, failed: r.failed ?? 0, pending, skipped: [...skipped, ...Array<string>(Math.max(0, pending - skipped.length)).fill('(unnamed)')], failures: r.failures ?? [], source: 'BERTLENS_RESULT' };
     } catch {
       /* fall through to the next candidate */
     }
@@ -774,12 +778,13 @@ function countResults(log: string[], exitCode: number): Pick<ExtensionTestResult
   if (passing) {
     const failing = /(\d+) failing/.exec(text);
     const pending = /(\d+) pending/.exec(text);
-    return { passed: Number(passing[1]), failed: failing ? Number(failing[1]) : 0, pending: pending ? Number(pending[1]) : 0, failures: [], source: 'mocha-summary' };
+    const count = pending ? Number(pending[1]) : 0;
+    return { passed: Number(passing[1]), failed: failing ? Number(failing[1]) : 0, pending: count, skipped: Array<string>(count).fill('(unnamed)'), failures: [], source: 'mocha-summary' };
   }
   // No counts: the module failed to load, run() threw before reporting, or it is not ours. Surface the errors.
   const errors = log.filter((l) => l.startsWith('[error]') && !/open-vsx\.org|marketplace/.test(l)).slice(-3);
   const error = [`exit code ${exitCode}, no ${RESULT_MARKER.trim()} line`, ...errors].join('\n');
-  return { passed: 0, failed: exitCode === 0 ? 0 : 1, pending: 0, failures: exitCode === 0 ? [] : [{ title: '(test runner)', error }], source: 'exit-code' };
+  return { passed: 0, failed: exitCode === 0 ? 0 : 1, pending: 0, skipped: [], failures: exitCode === 0 ? [] : [{ title: '(test runner)', error }], source: 'exit-code' };
 }
 
 /** The Attention view's content frame, once its toolbar is there (polls: the sidebar view is created lazily). */

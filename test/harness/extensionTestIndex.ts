@@ -57,6 +57,8 @@ export interface TestIndexResult {
   passed: number;
   failed: number;
   pending: number;
+  /** Full titles of the skipped (pending) tests: scripts/test.mjs checks each against test/allowed-skips.json. */
+  skipped: string[];
   failures: Array<{ title: string; error: string }>;
   durationMs: number;
 }
@@ -91,17 +93,17 @@ export async function runSuites(opts: TestIndexOptions): Promise<TestIndexResult
 
   const failures: TestIndexResult['failures'] = [];
   let passed = 0;
-  let pending = 0;
+  const skipped: string[] = [];
   await new Promise<void>((resolve) => {
     const runner = mocha.run(() => resolve());
     runner.on('pass', () => passed++);
-    runner.on('pending', () => pending++);
+    runner.on('pending', (test: Mocha.Runnable) => skipped.push(test.fullTitle()));
     runner.on('fail', (test: Mocha.Runnable, err: unknown) => {
       const e = err as { stack?: string; message?: string } | undefined;
       failures.push({ title: test.fullTitle(), error: String(e?.stack ?? e?.message ?? err).slice(0, 4000) });
     });
   });
-  return { passed, failed: failures.length, pending, failures, durationMs: Date.now() - started };
+  return { passed, failed: failures.length, pending: skipped.length, skipped, failures, durationMs: Date.now() - started };
 }
 
 /**
@@ -124,7 +126,7 @@ export async function runAndReport(opts: TestIndexOptions): Promise<TestIndexRes
   } catch (e) {
     // Registration or runner crash: still report something parseable.
     const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
-    result = { passed: 0, failed: 1, pending: 0, failures: [{ title: '(test index)', error }], durationMs: 0 };
+    result = { passed: 0, failed: 1, pending: 0, skipped: [], failures: [{ title: '(test index)', error }], durationMs: 0 };
   }
   console.log(RESULT_MARKER + resultLine(result));
   if (result.failed > 0) {

@@ -9,6 +9,8 @@ export interface TierResult {
   passed: number;
   failed: number;
   failures: string[];
+  /** Full titles of skipped tests. */
+  skipped: string[];
 }
 
 /** One run of the suite, on the demo workspace unless `pass` names another workspace, server options or log folder. */
@@ -26,6 +28,7 @@ export async function runVscodeTier(pass: { workspace?: string; server?: Partial
       saveLogsTo: testOutputDir(logs),
     });
     return {
+      skipped: result.skipped,
       passed: result.passed,
       failed: result.failed + (result.exitCode !== 0 && result.failed === 0 ? 1 : 0),
       failures: [
@@ -34,7 +37,7 @@ export async function runVscodeTier(pass: { workspace?: string; server?: Partial
       ],
     };
   } catch (e) {
-    return { passed: 0, failed: 1, failures: [`could not run the extension-host tests: ${(e as Error).message}`] };
+    return { passed: 0, failed: 1, skipped: [], failures: [`could not run the extension-host tests: ${(e as Error).message}`] };
   } finally {
     await server.stop({ saveLogsTo: testOutputDir(logs, 'server') });
   }
@@ -58,7 +61,7 @@ export async function runRestrictedModeTier(): Promise<TierResult> {
     const server = { workspaceTrust: true, settings: { 'bertLens.allowDownloads': false }, env: { BERTLENS_TEST_GREP: 'restricted mode' } };
     const r = await runVscodeTier({ workspace, server, logs: 'vscode-tier-restricted' });
     const noTests = r.passed + r.failed === 0;
-    return { passed: r.passed, failed: r.failed + (noTests ? 1 : 0), failures: [...r.failures.map((f) => `restricted mode: ${f}`), ...(noTests ? ['restricted mode: no test ran'] : [])] };
+    return { passed: r.passed, skipped: r.skipped, failed: r.failed + (noTests ? 1 : 0), failures: [...r.failures.map((f) => `restricted mode: ${f}`), ...(noTests ? ['restricted mode: no test ran'] : [])] };
   } finally {
     fs.rmSync(workspace, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import { splitForModel, summarizeLong, type LongSummaryProgress, type PartReques
 import { splitSentences } from '../../src/core/summarize/sentences';
 import { HubDownloader } from '../../src/core/models/hubDownloader';
 import { ModelResolver } from '../../src/core/models/modelResolver';
-import { ModelWorkerClient, WorkerRequestError } from '../../src/core/worker/modelWorkerClient';
+import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
 import type { LocalModel } from '../../src/protocol/worker';
 import { fixtureModel, workerScript } from '../harness/paths';
 import { threeTopicDocument as topicDocument } from '../harness/summaryFixtures';
@@ -289,31 +289,18 @@ describe('summarize: extractive through the model worker', function () {
     assert.deepEqual(r.sentences.map((s) => s.start), [...r.sentences.map((s) => s.start)].sort((a, b) => a - b));
   });
 
-  it('bundled encoder (bundled:use-lite): a three-sentence summary of a three-topic document covers all three', async function () {
-    const ref = 'bundled:use-lite';
-    let model: LocalModel;
+  it('bundled encoder (bundled:use-lite): a three-sentence summary of a three-topic document covers all three', async () => {
+    // Resolved offline like the editor and the CLI do; a regression in either fails here, never skips.
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-summary-'));
+    let model: LocalModel;
     try {
-      model = await new ModelResolver(new HubDownloader({ cacheDir: cache, host: 'http://127.0.0.1:9', allowDownloads: false })).resolve(ref, 'fp32');
-    } catch (e) {
-      // Not integrated yet: the worker may still know the ref directly.
-      model = { ref, dir: ref, dtype: 'fp32' };
-      void e;
+      model = await new ModelResolver(new HubDownloader({ cacheDir: cache, host: 'http://127.0.0.1:9', allowDownloads: false })).resolve('bundled:use-lite', 'fp32');
     } finally {
       fs.rmSync(cache, { recursive: true, force: true });
     }
-    let embed: EmbedFunction;
-    try {
-      const probe = await client.request({ type: 'embed', model, texts: ['probe'] });
-      assert.equal(probe.count, 1);
-      embed = embedWith(model);
-    } catch (e) {
-      if (e instanceof WorkerRequestError && ['modelNotFound', 'badModel', 'badRequest'].includes(e.code)) {
-        console.log(`      skipped: the model worker does not resolve ${ref} yet (${e.code}: ${e.message.slice(0, 120)})`);
-        this.skip();
-      }
-      throw e;
-    }
+    const probe = await client.request({ type: 'embed', model, texts: ['probe'] });
+    assert.equal(probe.count, 1);
+    const embed = embedWith(model);
     const { text, topicOf } = threeTopicDocument();
     const r = await summarizeExtractive(text, embed, { count: 3 });
     assert.deepEqual(new Set(r.sentences.map((s) => topicOf(s.start))), new Set(['cooking', 'astronomy', 'football']), r.sentences.map((s) => s.text).join(' | '));

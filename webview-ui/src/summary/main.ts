@@ -21,9 +21,11 @@ interface PanelState {
   readonly selected: number | null;
   /** Stream updates received for this summary (read by tests). */
   readonly updates: number;
+  /** Summaries started in this panel, re-runs included (read by tests: a re-run that never starts shows here). */
+  readonly runs: number;
 }
 
-const EMPTY: PanelState = { id: null, phase: 'empty', source: null, mode: null, modelLabel: '', notice: '', text: '', message: '', summary: null, layer: 'mean', selected: null, updates: 0 };
+const EMPTY: PanelState = { id: null, phase: 'empty', source: null, mode: null, modelLabel: '', notice: '', text: '', message: '', summary: null, layer: 'mean', selected: null, updates: 0, runs: 0 };
 
 const host = connectToHost<SummaryViewToHost, PanelState>();
 let state: PanelState = { ...EMPTY, ...host.state };
@@ -77,7 +79,7 @@ host.post({ type: 'ready' });
 function receive(m: HostToSummaryView): void {
   if (m.type === 'start') {
     whereFrom.clear();
-    save({ ...EMPTY, id: m.id, phase: 'running', source: m.source, message: 'Choosing the model…', layer: state.layer });
+    save({ ...EMPTY, id: m.id, phase: 'running', source: m.source, message: 'Choosing the model…', layer: state.layer, runs: (state.runs ?? 0) + 1 });
     return;
   }
   if (m.id !== state.id) return;
@@ -161,6 +163,7 @@ function render(): void {
   summary.dataset.state = phase;
   summary.dataset.mode = state.mode ?? '';
   summary.dataset.updates = String(state.updates);
+  summary.dataset.runs = String(state.runs ?? 0);
   if (done?.ids) summary.dataset.ids = JSON.stringify(done.ids);
   else delete summary.dataset.ids;
 
