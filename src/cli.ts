@@ -1,20 +1,11 @@
 /**
- * `bert-lens`: the same core as the extension, from a terminal.
- *
- *   bert-lens attention "<text>" --model <id|folder> [--dtype fp32|q8] [--json]
- *   bert-lens embed "<text>"... --model <id|folder> [--dtype fp32|q8] [--json]
- *   bert-lens summarize <file|-> [--model <ref>] [--mode abstractive|extractive] [--max-tokens N] [--sentences N] [--json]
- *   bert-lens index <dir> --model <ref> [--store <dir>] [--json]
- *   bert-lens search "<query>" --dir <dir> --model <ref> [--store <dir>] [--mode hybrid|vector|lexical] [-k N] [--json]
- *   bert-lens search --queries <file|-> --dir <dir> --model <ref> …   one query per line in, one JSON object per line out
- *
- * Common options: --mirror <url> (Hub mirror), --offline (never download), --cache-dir <dir>.
+ * `bert-lens`: the same core as the extension, from a terminal. The subcommands are the table {@link COMMANDS}; their
+ * options, the help text and the exit codes are in ./cliOptions.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { parseArgs } from 'node:util';
 import { nestedAttentions, type AttentionMaps } from './protocol/attention';
 import type { Dtype, LocalModel } from './protocol/worker';
 import { HubDownloader, ModelDownloadError } from './core/models/hubDownloader';
@@ -27,34 +18,8 @@ import { defaultStoreDir, indexDirectory, searchDirectory, type SearchJson } fro
 import type { Embedder, IndexProgress, SearchMode } from './core/search/types';
 import { WorkerEmbedder } from './core/search/workerEmbedder';
 import { proxyFromEnvironment } from './core/models/proxy';
-
-const USAGE = `Usage:
-  bert-lens attention "<text>" --model <id|folder> [--dtype fp32|q8] [--json]
-  bert-lens embed "<text>"... --model <id|folder> [--dtype fp32|q8] [--json]
-  bert-lens index <dir> --model <ref> [--store <dir>] [--json]
-  bert-lens search "<query>" --dir <dir> --model <ref> [--store <dir>] [--mode hybrid|vector|lexical] [-k N] [--json]
-  bert-lens search --queries <file|-> --dir <dir> --model <ref> [...]   one query per line, one JSON object per line
-
-Options:
-  --model <ref>      Hub id (e.g. ${DEFAULT_MODEL}), a folder in transformers.js layout, or ${USE_LITE_REF}
-                     (bundled, offline). Default: ${DEFAULT_MODEL}, or ${USE_LITE_REF} when that cannot be downloaded
-  --dtype <dtype>    fp32 (onnx/model.onnx, default) or q8 (onnx/model_quantized.onnx)
-  --json             machine-readable output on stdout
-  --mirror <url>     Hugging Face Hub mirror base URL (default https://huggingface.co, or $BERT_LENS_HUB_MIRROR)
-                     (downloads go through HTTPS_PROXY / HTTP_PROXY, except NO_PROXY hosts)
-  --offline          never download; use cached or local models only
-  --cache-dir <dir>  where downloaded models live (default $BERT_LENS_CACHE or ~/.cache/bert-lens)
-  summarize:         --mode abstractive (a seq2seq model; default ${DEFAULT_SUMMARY_MODEL}) or extractive (an
-                     embedding model); default: abstractive for seq2seq models. --max-tokens: most tokens to
-                     generate; --sentences: sentences to pick. JSON: abstractive gives the generated ids
-  --store <dir>      index folder for index/search (default <cache-dir>/indexes/<folder>-<hash>)
-  --dir <dir>        folder to search (default .); honours .gitignore, skips binary and files over 1 MiB
-  --mode <mode>      hybrid (BM25 + vectors, default), vector or lexical
-  -k <N>             results per query (default 10)
-  --queries <file>   read queries from a file, one per line (- for stdin); prints JSON lines
-  -h, --help         show this help`;
-
-class UsageError extends Error {}
+import { commandHelp, EXIT, generalHelp, MODEL_OPTIONS, parseCommandLine, UsageError, type OptionValues, type Subcommand } from './cliOptions';
+import { version } from '../package.json';
 
 interface Common {
   readonly model: string;
@@ -67,35 +32,10 @@ interface Common {
   readonly cacheDir: string;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      dtype: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      mirror: { type: 'string' },
-      offline: { type: 'boolean', default: false },
-      'cache-dir': { type: 'string' },
-      'max-tokens': { type: 'string' },
-      sentences: { type: 'string' },
-      store: { type: 'string' },
-      dir: { type: 'string' },
-      mode: { type: 'string' },
-      k: { type: 'string', short: 'k' },
-      queries: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  const [command, ...texts] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(`${USAGE}\n`);
-    return command || values.help ? 0 : 2;
-  }
+function commonOptions(values: OptionValues): Common {
   const dtype = values.dtype ?? 'fp32';
   if (dtype !== 'fp32' && dtype !== 'q8') throw new UsageError(`--dtype must be fp32 or q8, not "${dtype}"`);
-  const common: Common = {
+  return {
     model: values.model ?? DEFAULT_MODEL,
     modelGiven: values.model !== undefined,
     dtype,
@@ -104,44 +44,104 @@ async function main(argv: string[]): Promise<number> {
     offline: values.offline ?? false,
     cacheDir: values['cache-dir'] ?? process.env.BERT_LENS_CACHE ?? path.join(os.homedir(), '.cache', 'bert-lens'),
   };
-  switch (command) {
-    case 'attention':
-      if (texts.length !== 1) throw new UsageError('attention takes exactly one text argument');
+}
+
+function wholeNumber(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} must be a whole number of at least 1, not "${v}"`);
+  return Number(v);
+}
+
+const COMMANDS: readonly Subcommand[] = [
+  {
+    name: 'attention',
+    synopsis: ['"<text>" [--model <id|folder>] [--dtype fp32|q8] [--json]'],
+    summary: 'Attention weights of one text: the most attended token per query, or every map with --json.',
+    options: MODEL_OPTIONS,
+    run: (values, texts) => {
+      if (texts.length !== 1) throw new UsageError(`attention takes exactly one text argument, not ${texts.length}; quote the text`);
+      const common = commonOptions(values);
       return withWorker(common, (client, model) => attention(client, model, texts[0]!, common));
-    case 'embed':
-      if (texts.length === 0) throw new UsageError('embed needs at least one text argument');
+    },
+  },
+  {
+    name: 'embed',
+    synopsis: ['"<text>"... [--model <id|folder>] [--dtype fp32|q8] [--json]'],
+    summary: 'Sentence embeddings of one or more texts, and their cosine similarities.',
+    options: MODEL_OPTIONS,
+    run: (values, texts) => {
+      if (texts.length === 0) throw new UsageError('embed needs at least one text argument: bert-lens embed "some text"');
+      const common = commonOptions(values);
       return withWorker(common, (client, model) => embed(client, model, texts, common));
-    case 'index': {
-      if (texts.length !== 1) throw new UsageError('index takes exactly one folder');
+    },
+  },
+  {
+    name: 'summarize',
+    synopsis: ['<file|-> [--model <ref>] [--mode abstractive|extractive] [--max-tokens N] [--sentences N] [--json]'],
+    summary: `Summary of a text file (- reads standard input): abstractive with a seq2seq model (default ${DEFAULT_SUMMARY_MODEL}), or extractive with an embedding model.`,
+    options: [...MODEL_OPTIONS, 'mode', 'max-tokens', 'sentences'],
+    optionHelp: {
+      mode: 'abstractive (a seq2seq model) or extractive (an embedding model); default: abstractive for seq2seq models',
+      model: `a seq2seq model for abstractive summaries (default ${DEFAULT_SUMMARY_MODEL}), or an embedding model (e.g. ${USE_LITE_REF}) for extractive ones`,
+      json: 'machine-readable output on stdout; abstractive gives the generated ids',
+    },
+    run: (values, texts) => {
+      if (texts.length !== 1) throw new UsageError(`summarize takes one file (or - for standard input), not ${texts.length}`);
+      const common = commonOptions(values);
+      const mode = values.mode ?? 'auto';
+      if (mode !== 'auto' && mode !== 'abstractive' && mode !== 'extractive') throw new UsageError(`--mode must be abstractive or extractive, not "${mode}"`);
+      const counts = { maxTokens: wholeNumber('--max-tokens', values['max-tokens']), sentences: wholeNumber('--sentences', values.sentences) };
+      return summarizeCommand(texts[0]!, { ...common, ...counts, model: values.model, mode }, (run) => withWorker(common, run));
+    },
+  },
+  {
+    name: 'index',
+    synopsis: ['<dir> [--model <ref>] [--store <dir>] [--json]'],
+    summary: 'Builds or updates the semantic search index of a folder; Ctrl+C keeps what is done.',
+    options: [...MODEL_OPTIONS, 'store'],
+    run: (values, texts) => {
+      if (texts.length !== 1) throw new UsageError(`index takes exactly one folder, not ${texts.length}`);
+      const common = commonOptions(values);
       const dir = existingDir(texts[0]!);
       const store = values.store ?? defaultStoreDir(common.cacheDir, dir);
       return withCancel((signal) => withWorker(common, (client, model) => indexCommand(client, model, dir, store, common, signal)));
-    }
-    case 'search': {
-      if (values.queries !== undefined ? texts.length !== 0 : texts.length !== 1) throw new UsageError('search takes one query argument, or --queries <file>');
+    },
+  },
+  {
+    name: 'search',
+    synopsis: ['"<query>" [--dir <dir>] [--model <ref>] [--store <dir>] [--mode hybrid|vector|lexical] [-k N] [--json]', '--queries <file|-> [--dir <dir>] …   one query per line in, one JSON object per line out'],
+    summary: 'Searches a folder by meaning (indexing it first where needed).',
+    options: [...MODEL_OPTIONS, 'store', 'dir', 'mode', 'k', 'queries'],
+    optionHelp: { mode: 'hybrid (BM25 + vectors, default), vector or lexical' },
+    run: (values, texts) => {
+      if (values.queries !== undefined ? texts.length !== 0 : texts.length !== 1) throw new UsageError('search takes one query argument, or --queries <file>; quote a query of several words');
+      const common = commonOptions(values);
       const mode = values.mode ?? 'hybrid';
       if (mode !== 'hybrid' && mode !== 'vector' && mode !== 'lexical') throw new UsageError(`--mode must be hybrid, vector or lexical, not "${mode}"`);
-      const k = Number(values.k ?? '10');
-      if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k must be a whole number of at least 1, not "${values.k}"`);
+      const k = wholeNumber('-k', values.k) ?? 10;
       const dir = existingDir(values.dir ?? '.');
       const store = values.store ?? defaultStoreDir(common.cacheDir, dir);
       const queries = values.queries !== undefined ? queryLines(values.queries) : texts;
       const json = common.json || values.queries !== undefined;
       return withCancel((signal) => withWorker(common, (client, model) => searchCommand(client, model, { dir, store, mode, k, json, queries, signal })));
-    }
-    case 'summarize': {
-      if (texts.length !== 1) throw new UsageError('summarize takes one file (or - for standard input)');
-      const mode = values.mode ?? 'auto';
-      if (mode !== 'auto' && mode !== 'abstractive' && mode !== 'extractive') throw new UsageError(`--mode must be abstractive or extractive, not "${mode}"`);
-      const count = (name: string, v: string | undefined): number | undefined => {
-        if (v === undefined) return undefined;
-        if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name} must be a whole number of at least 1, not "${v}"`);
-        return Number(v);
-      };
-      return summarizeCommand(texts[0]!, { ...common, model: values.model, mode, maxTokens: count('max-tokens', values['max-tokens']), sentences: count('sentences', values.sentences) }, (run) => withWorker(common, run));
-    }
-    default:
-      throw new UsageError(`unknown command "${command}"`);
+    },
+  },
+];
+
+async function main(argv: string[]): Promise<number> {
+  const line = parseCommandLine(argv, COMMANDS);
+  switch (line.kind) {
+    case 'version':
+      process.stdout.write(`bert-lens ${version}\n`);
+      return EXIT.ok;
+    case 'help':
+      process.stdout.write(`${line.command ? commandHelp(line.command) : generalHelp(COMMANDS)}\n`);
+      return EXIT.ok;
+    case 'missing':
+      process.stderr.write(`${generalHelp(COMMANDS)}\n`);
+      return EXIT.usage;
+    case 'run':
+      return line.command.run(line.values, line.positionals);
   }
 }
 
@@ -241,7 +241,7 @@ class Cancelled extends Error {}
 async function withCancel(work: (signal: AbortSignal) => Promise<number>): Promise<number> {
   const controller = new AbortController();
   const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) process.exit(EXIT.cancelled);
     process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}bert-lens: cancelling (Ctrl+C again to quit at once)…\n`);
     controller.abort(new Cancelled('cancelled'));
   };
@@ -251,7 +251,7 @@ async function withCancel(work: (signal: AbortSignal) => Promise<number>): Promi
   } catch (e) {
     if (!controller.signal.aborted) throw e;
     process.stderr.write('bert-lens: cancelled; the files indexed so far are saved and the next run goes on from there\n');
-    return 130;
+    return EXIT.cancelled;
   } finally {
     process.off('SIGINT', onSigint);
   }
@@ -408,9 +408,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    const message = e instanceof Error ? e.message : String(e);
+    // One line: what was wrong and what to do; the usage errors name the help to read.
+    const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ').trim();
     process.stderr.write(`bert-lens: ${message}\n`);
-    if (e instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
-    process.exitCode = e instanceof UsageError ? 2 : 1;
+    process.exitCode = e instanceof UsageError ? EXIT.usage : EXIT.failure;
   },
 );

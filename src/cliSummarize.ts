@@ -17,6 +17,8 @@ import { abstractiveSummary, extractiveSummary } from './core/summarize/summariz
 import { DEFAULT_SUMMARY_MODEL } from './core/summarize/summaryModels';
 import { ModelWorkerClient } from './core/worker/modelWorkerClient';
 import { proxyFromEnvironment } from './core/models/proxy';
+import { decodeText } from './core/search/textFiles';
+import { UsageError } from './cliOptions';
 
 export interface SummarizeOptions {
   /** `--model` as given, if it was. */
@@ -37,6 +39,11 @@ export interface SummarizeOptions {
 export type WithEncoder = (run: (client: ModelWorkerClient, model: LocalModel) => Promise<void>) => Promise<number>;
 
 export async function summarizeCommand(file: string, options: SummarizeOptions, withEncoder: WithEncoder): Promise<number> {
+  if (options.mode === 'abstractive' && options.model !== undefined && parseModelRef(options.model).kind === 'bundled') {
+    throw new UsageError(
+      `the bundled ${modelDisplayName(options.model)} is an encoder and cannot write abstractive summaries; use --mode extractive with it, or a seq2seq model such as --model ${DEFAULT_SUMMARY_MODEL}`,
+    );
+  }
   const text = await readInput(file);
   const languageId = options.languageId ?? languageOf(file);
   let mode = options.mode;
@@ -138,15 +145,25 @@ function looksSeq2Seq(value: string): boolean {
 }
 
 async function readInput(file: string): Promise<string> {
-  if (file === '-') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  }
+  const bytes = file === '-' ? await readStdin() : await readFileBytes(file);
+  const decoded = decodeText(bytes);
+  if ('binary' in decoded) throw new Error(`${file === '-' ? 'standard input' : file} is binary (${decoded.detail}), not text; summarize a text file`);
+  return decoded.text;
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function readFileBytes(file: string): Promise<Uint8Array> {
   try {
-    return await fs.promises.readFile(file, 'utf8');
+    if ((await fs.promises.stat(file)).isDirectory()) throw new Error(`${file} is a folder; summarize takes one file (bert-lens search works on folders)`);
+    return await fs.promises.readFile(file);
   } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file; check the path' : (e as Error).message}`, { cause: e });
   }
 }
 

@@ -4,7 +4,7 @@ import { nestedAttentions } from '../protocol/attention';
 import type { AttentionPayload, ExportFormat } from '../protocol/attentionView';
 import type { Config } from './config';
 import type { AttentionViewProvider, AttentionViewRequest } from './attentionViewProvider';
-import { errorMessage, isCancellation, reportError } from './errors';
+import { errorMessage, isCancellation, reportError, reportViewRequestError } from './errors';
 import type { Logger } from './logger';
 import type { ModelService } from './modelService';
 
@@ -18,6 +18,12 @@ interface Inspection {
   readonly label: string;
   readonly range: vscode.Range;
 }
+
+/**
+ * Who asked: the user through a command or the editor (answered with notifications), or the Attention view (answered
+ * in the view and the log only, so no message from a page raises a notification).
+ */
+type Origin = 'editor' | 'view';
 
 /** Selections longer than this are not followed automatically (the command still works on them). */
 const FOLLOW_MAX_CHARS = 20_000;
@@ -58,21 +64,19 @@ export class AttentionInspector implements vscode.Disposable {
   }
 
   /** Inspects the selection of `editor` (the active editor by default); an empty selection means its line. */
-  async inspectSelection(editor: vscode.TextEditor | undefined = vscode.window.activeTextEditor): Promise<void> {
-    if (!editor) {
-      void vscode.window.showInformationMessage('BERT Lens: open a document and select the text to inspect.');
-      return;
-    }
+  async inspectSelection(editor: vscode.TextEditor | undefined = vscode.window.activeTextEditor, origin: Origin = 'editor'): Promise<void> {
+    const tell = (what: string): void => {
+      if (origin === 'view') this.view.showError(what);
+      else void vscode.window.showInformationMessage(`BERT Lens: ${what}`);
+    };
+    if (!editor) return tell('open a document and select the text to inspect.');
     const { document, selection } = editor;
     const range = selection.isEmpty ? document.lineAt(selection.active.line).range : trimLineBreak(document, selection);
-    if (document.getText(range).trim() === '') {
-      void vscode.window.showInformationMessage('BERT Lens: select some text to inspect its attention.');
-      return;
-    }
-    await this.inspect(document, range, 0);
+    if (document.getText(range).trim() === '') return tell('select some text to inspect its attention.');
+    await this.inspect(document, range, 0, origin);
   }
 
-  private async inspect(document: vscode.TextDocument, range: vscode.Range, windowStart: number): Promise<void> {
+  private async inspect(document: vscode.TextDocument, range: vscode.Range, windowStart: number, origin: Origin = 'editor'): Promise<void> {
     const text = document.getText(range);
     this.running?.cancel();
     const cts = new vscode.CancellationTokenSource();
@@ -110,7 +114,8 @@ export class AttentionInspector implements vscode.Disposable {
     } catch (e) {
       if (cts.token.isCancellationRequested || isCancellation(e)) return;
       this.view.showError(errorMessage(e));
-      await reportError(this.logger, 'Could not compute attention', e, () => this.inspect(document, range, windowStart));
+      if (origin === 'view') reportViewRequestError(this.logger, 'Could not compute attention', e);
+      else await reportError(this.logger, 'Could not compute attention', e, () => this.inspect(document, range, windowStart));
     } finally {
       if (this.running === cts) this.running = undefined;
       cts.dispose();
@@ -149,7 +154,7 @@ export class AttentionInspector implements vscode.Disposable {
   private async onViewRequest(request: AttentionViewRequest): Promise<void> {
     switch (request.type) {
       case 'inspectSelection':
-        return this.inspectSelection();
+        return this.inspectSelection(vscode.window.activeTextEditor, 'view');
       case 'highlightToken':
         return this.highlightToken(request.index, request.reveal);
       case 'setPinned':
@@ -163,13 +168,13 @@ export class AttentionInspector implements vscode.Disposable {
           this.view.showError('The document changed since it was inspected; select the text again.');
           return;
         }
-        return this.inspect(document, current.range, request.start);
+        return this.inspect(document, current.range, request.start, 'view');
       }
       case 'requestLayer':
         this.view.showLayer(request.id, request.layer, await this.models.attentionLayer(request.id, request.layer));
         return;
       case 'exportJson':
-        await this.exportJson();
+        if (this.view.lastShown) await this.exportJson();
         return;
       case 'exportImage':
         await this.exportImage(request.format, request.data);
@@ -177,12 +182,14 @@ export class AttentionInspector implements vscode.Disposable {
     }
   }
 
-  /** A request from the view that failed: say so in the view and, for actions the user took, with a message. */
+  /** A request from the view that failed: said in the view, the log and the status bar; never a notification. */
   private failedRequest(request: AttentionViewRequest, e: unknown): void {
     if (isCancellation(e)) return;
-    this.view.showError(errorMessage(e));
-    if (request.type === 'exportJson' || request.type === 'exportImage') void reportError(this.logger, 'Could not export the attention', e);
-    else this.logger.error(`attention view request ${request.type} failed`, e);
+    // A layer of maps the view has already replaced: the answer would not be shown anyway.
+    const stale = request.type === 'requestLayer' && request.id !== this.view.lastShown?.id;
+    if (!stale) this.view.showError(errorMessage(e));
+    const what = request.type === 'exportJson' || request.type === 'exportImage' ? 'Could not export the attention' : `The Attention view's ${request.type} request failed`;
+    reportViewRequestError(this.logger, what, e);
   }
 
   setPinned(pinned: boolean): void {

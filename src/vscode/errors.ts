@@ -40,6 +40,26 @@ export async function reportError(logger: Logger, what: string, e: unknown, retr
   else if (choice === 'Retry') retry?.();
 }
 
+/** A page asked about something no longer kept (attention maps replaced since): expected, not a fault. */
+function isExpired(e: unknown): boolean {
+  return e instanceof WorkerRequestError && e.code === 'expired';
+}
+
+/**
+ * A request from a webview failed. Logged (expected conditions at debug level, without a stack) and said in the
+ * status bar for a while, never as a notification: a page, however broken or hostile, cannot raise one. The page
+ * itself shows what went wrong where it can.
+ */
+export function reportViewRequestError(logger: Logger, what: string, e: unknown): void {
+  if (isCancellation(e)) return;
+  if (isExpired(e)) {
+    logger.debug(`${what}: ${errorMessage(e)}`);
+    return;
+  }
+  logger.error(what, e);
+  vscode.window.setStatusBarMessage(`$(warning) BERT Lens: ${what}. ${errorMessage(e)}`, 10_000);
+}
+
 /** Bridges a VS Code cancellation token to an AbortSignal for core and worker calls. */
 export function abortSignalFor(token: vscode.CancellationToken): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Logger } from './logger';
+import { RepeatedWarnings, type Logger, type RepeatLimit } from './logger';
 
 /** A message with a literal `type`, as every webview protocol has. */
 interface Typed {
@@ -21,6 +21,8 @@ export interface WebviewChannelOptions<TOut extends Typed, TIn extends Typed> {
   readonly greeting?: () => readonly TOut[];
   /** Hold messages posted before any page exists, for the first page (default: drop them). */
   readonly holdWithoutPage?: boolean;
+  /** How many invalid messages are logged in full (default: the first 5 a minute, then one line that counts the rest). */
+  readonly invalidLogLimit?: RepeatLimit;
 }
 
 /** The page of a webview panel or view: its webview and when it goes away or out of sight. */
@@ -76,7 +78,11 @@ export class WebviewChannel<TOut extends Typed, TIn extends Typed> implements vs
   /** The page was disposed (the panel or view closed). */
   readonly onDidDispose = this.goneEmitter.event;
 
-  constructor(private readonly options: WebviewChannelOptions<TOut, TIn>) {}
+  private readonly invalid: RepeatedWarnings;
+
+  constructor(private readonly options: WebviewChannelOptions<TOut, TIn>) {
+    this.invalid = new RepeatedWarnings(options.logger, `invalid messages from the ${options.name}`, options.invalidLogLimit);
+  }
 
   /** Talks to `page` from now on (a new panel, a revived one, or a re-created view). */
   connect(page: WebviewPage): void {
@@ -86,7 +92,7 @@ export class WebviewChannel<TOut extends Typed, TIn extends Typed> implements vs
     this.pageListeners = [
       page.webview.onDidReceiveMessage((m: unknown) => {
         if (!this.options.guard(m)) {
-          this.options.logger.warn(`ignored an invalid message from the ${this.options.name}: ${JSON.stringify(m)?.slice(0, 200)}`);
+          this.invalid.warn(() => `ignored an invalid message from the ${this.options.name}: ${JSON.stringify(m)?.slice(0, 200)}`);
           return;
         }
         if (m.type === 'ready') this.onReady();
@@ -154,6 +160,7 @@ export class WebviewChannel<TOut extends Typed, TIn extends Typed> implements vs
 
   dispose(): void {
     this.release();
+    this.invalid.dispose();
     this.requestEmitter.dispose();
     this.readyEmitter.dispose();
     this.goneEmitter.dispose();

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cliScript, fixtureModel } from '../harness/paths';
+import { cliScript, fixtureModel, repoRoot } from '../harness/paths';
 import { loadReference, maxAbsDiff } from '../harness/reference';
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -116,6 +116,55 @@ describe('bert-lens CLI', function () {
     const usage = cli('attention', '--model', wide);
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /exactly one text/);
-    assert.match(usage.stderr, /Usage:/);
+    assert.equal(usage.stderr.trimEnd().split('\n').length, 1, usage.stderr);
+  });
+
+  it('--help lists every subcommand and each subcommand has its own --help', () => {
+    const help = cli('--help');
+    assert.equal(help.status, 0, help.stderr);
+    const commands = ['attention', 'embed', 'summarize', 'index', 'search'];
+    for (const c of commands) assert.match(help.stdout, new RegExp(`^  ${c} `, 'm'), `${c} in the usage`);
+    assert.match(help.stdout, /Exit codes: 0 .*1 .*2 usage error.*130 cancelled/);
+    for (const c of commands) {
+      const r = cli(c, '--help');
+      assert.equal(r.status, 0, `${c} --help: ${r.stderr}`);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, new RegExp(`^Usage: bert-lens ${c} `));
+    }
+    assert.match(cli('search', '-h').stdout, /--queries <file\|->/);
+    assert.match(cli('summarize', '--help').stdout, /--sentences <N>/);
+    assert.doesNotMatch(cli('summarize', '--help').stdout, /--queries/);
+    const bare = cli();
+    assert.equal(bare.status, 2);
+    assert.match(bare.stderr, /^ {2}summarize /m);
+  });
+
+  it('--version prints the version in package.json', () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    for (const args of [['--version'], ['-v'], ['search', '--version']]) {
+      const r = cli(...args);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, `bert-lens ${version}\n`);
+    }
+  });
+
+  it('usage errors exit 2 with one line that names the fix, suggesting the closest flag or command', () => {
+    for (const [args, message] of [
+      [['summarize', 'x.txt', '--modle', 'y'], /^bert-lens: unknown option --modle \(did you mean --model\?\); run bert-lens summarize --help/],
+      [['search', 'q', '--dri', '.'], /unknown option --dri \(did you mean --dir\?\)/],
+      [['serach', 'q'], /unknown command "serach" \(did you mean "search"\?\); run bert-lens --help/],
+      [['summarize', 'x.txt', '--dir', '.'], /--dir does not apply to summarize/],
+      [['attention', 'x', '--model'], /--model needs a value: --model <ref>/],
+      [['embed', 'x', '--json=yes'], /--json takes no value/],
+      [['attention', 'x', '--dtype', 'fp16'], /--dtype must be fp32 or q8, not "fp16"/],
+      [['embed', 'x', '--zzzzzz'], /^bert-lens: unknown option --zzzzzz; run bert-lens embed --help/],
+    ] as const) {
+      const r = cli(...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /ERR_PARSE_ARGS|TypeError|at .*\.js:\d+/);
+    }
   });
 });

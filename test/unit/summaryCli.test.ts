@@ -146,4 +146,25 @@ describe('bert-lens summarize (CLI)', function () {
     assert.equal(encoder.status, 1);
     assert.match(encoder.stderr, /not an encoder–decoder model/);
   });
+
+  it('refuses binary files, folders and abstractive summaries from the bundled encoder, in one line each', () => {
+    const image = path.join(dir, 'image.txt');
+    fs.writeFileSync(image, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0xff, 0xd8]));
+    const latin1 = path.join(dir, 'latin1.txt');
+    fs.writeFileSync(latin1, Buffer.from('caf\xe9 cr\xe8me br\xfbl\xe9e', 'latin1'));
+    const t = file('plain.txt', 'Some text to summarise. It has two sentences.');
+    for (const [args, status, message] of [
+      [['summarize', image, '--model', 'bundled:use-lite'], 1, /^bert-lens: .*image\.txt is binary \(NUL byte at offset 8\), not text; summarize a text file$/],
+      [['summarize', latin1, '--model', 'bundled:use-lite'], 1, /latin1\.txt is binary \(not valid UTF-8\)/],
+      [['summarize', '-', '--model', 'bundled:use-lite'], 1, /standard input is binary/],
+      [['summarize', dir, '--model', 'bundled:use-lite'], 1, /is a folder; summarize takes one file/],
+      [['summarize', t, '--mode', 'abstractive', '--model', 'bundled:use-lite'], 2, /bundled Universal Sentence Encoder lite .*cannot write abstractive summaries; use --mode extractive with it, or a seq2seq model such as --model \S+/],
+    ] as const) {
+      const r = cli([...args], args.includes('-') ? 'text\0with a NUL' : undefined);
+      assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '', 'no garbage on stdout');
+      assert.match(r.stderr.trimEnd(), message);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line: ${r.stderr}`);
+    }
+  });
 });

@@ -149,6 +149,35 @@ export function register(): void {
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     });
 
+    it('requests for a made-up summary id raise no notification', async () => {
+      const s = await services();
+      const window = vscode.window as unknown as Record<string, unknown>;
+      const kinds = ['showInformationMessage', 'showWarningMessage', 'showErrorMessage'] as const;
+      const originals = kinds.map((k) => window[k]);
+      const shown: string[] = [];
+      kinds.forEach((k) => {
+        window[k] = (message: string) => {
+          shown.push(`${k}: ${message}`);
+          return Promise.resolve(undefined);
+        };
+      });
+      try {
+        assert.equal(vscode.window.showWarningMessage, window.showWarningMessage, 'the stub is in place');
+        for (let i = 0; i < 3; i++) {
+          for (const request of [{ type: 'reveal', id: 424242 + i, start: 0, end: 3 }, { type: 'insertComment', id: 424242 + i }, { type: 'rerun', id: 424242 + i, mode: 'extractive' }, { type: 'requestCrossAttention', id: 424242 + i }, { type: 'cancel', id: 424242 + i }] as const) {
+            s.summaries.controller.lastRefusal = undefined;
+            await s.summaries.controller.handle(request);
+            if (request.type !== 'requestCrossAttention' && request.type !== 'cancel') assert.match(s.summaries.controller.lastRefusal ?? '', /earlier session/, request.type);
+          }
+        }
+      } finally {
+        kinds.forEach((k, i) => {
+          window[k] = originals[i];
+        });
+      }
+      assert.deepEqual(shown, []);
+    });
+
     it('"Insert as Comment" is not offered, and refused, for a language without comments', async () => {
       const s = await services();
       await configure({ model: 'bundled:use-lite', 'summary.mode': 'extractive' });

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { SearchResult } from '../../core/search/types';
 import { MAX_QUERY_CHARS, isSearchViewMessage, type HostToSearchView, type SearchHit, type SearchMode, type SearchViewToHost } from '../../protocol/search';
-import { errorMessage, isCancellation } from '../errors';
+import { errorMessage, isCancellation, reportViewRequestError } from '../errors';
 import type { Logger } from '../logger';
 import { panelPage, WebviewChannel } from '../webviewChannel';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
@@ -119,7 +119,7 @@ export class SearchPanel implements vscode.Disposable {
         try {
           await this.search.indexWorkspace();
         } catch (e) {
-          if (!isCancellation(e)) await this.search.reportError('Could not index the workspace', e);
+          reportViewRequestError(this.logger, 'Could not index the workspace', e);
         }
         return;
       case 'cancelIndexing':

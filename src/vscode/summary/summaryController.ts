@@ -6,7 +6,7 @@ import type { SummaryMode, SummarySource } from '../../protocol/summaryView';
 import { modelDisplayName } from '../../core/models/modelRef';
 import type { ModelWorkerClient } from '../../core/worker/modelWorkerClient';
 import type { Config } from '../config';
-import { abortSignalFor, errorMessage, isCancellation, reportError } from '../errors';
+import { abortSignalFor, errorMessage, isCancellation, reportError, reportViewRequestError } from '../errors';
 import type { Logger } from '../logger';
 import type { ModelService } from '../modelService';
 import { formatAsComment, insertCommentProblem } from '../../core/summarize/comments';
@@ -169,7 +169,9 @@ export class SummaryController implements vscode.Disposable {
         return;
       }
       this.panel.post({ type: 'error', id, message: errorMessage(e) });
-      void reportError(this.logger, `Could not summarise ${label}`, e, () => this.start(document, range, kind, label, forced));
+      // A mode is forced only by the panel's rerun: the panel shows the error, and a page raises no notification.
+      if (forced !== undefined) reportViewRequestError(this.logger, `Could not summarise ${label}`, e);
+      else void reportError(this.logger, `Could not summarise ${label}`, e, () => this.start(document, range, kind, label, forced));
     } finally {
       if (this.running?.id === id) this.running = undefined;
       abort.dispose();
@@ -292,7 +294,7 @@ export class SummaryController implements vscode.Disposable {
           return await this.crossAttention(request.id);
       }
     } catch (e) {
-      await reportError(this.logger, 'The Summary panel request failed', e);
+      reportViewRequestError(this.logger, `The Summary panel's ${request.type} request failed`, e);
     }
   }
 
@@ -310,10 +312,11 @@ export class SummaryController implements vscode.Disposable {
     return { run, document, range: new vscode.Range(document.positionAt(run.start), document.positionAt(run.end)) };
   }
 
+  /** Says why a panel request was refused: in the status bar and the debug log, never as a notification. */
   private refuse(why: string): undefined {
     this.lastRefusal = why;
-    this.logger.info(`Summary panel request refused: ${why}`);
-    void vscode.window.showWarningMessage(`BERT Lens: ${why}`);
+    this.logger.debug(`Summary panel request refused: ${why}`);
+    vscode.window.setStatusBarMessage(`$(info) BERT Lens: ${why}`, 10_000);
     return undefined;
   }
 
