@@ -27,6 +27,8 @@ export interface ModelInfo {
   readonly maxTokens: number;
   /** Milliseconds the worker spent loading the tokenizer and creating the session. */
   readonly loadMs: number;
+  /** SHA-256 of the ONNX file that runs (hex), for models loaded from a folder: part of a search index's identity. */
+  readonly weightsSha256?: string;
 }
 
 /** Mean-pooled, L2-normalised sentence vectors, row-major: `vectors[i * dims + d]`. */

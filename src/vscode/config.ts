@@ -22,6 +22,8 @@ export interface BertLensSettings {
   readonly attentionFollowsSelection: boolean;
   /** `search.maxFileSize`: files (and unsaved editors) larger than this many bytes are left out of the search index. */
   readonly searchMaxFileSize: number;
+  /** Index files that workspace links point to outside the workspace (a user setting only: machine scope). */
+  readonly searchFollowExternalLinks: boolean;
   readonly summary: SummarySettings;
   readonly hover: HoverSettings;
 }
@@ -98,6 +100,7 @@ export function readSettings(): BertLensSettings {
     hubMirror: c.get<string>('hubMirror')?.trim() ?? '',
     proxy: readProxy(),
     allowDownloads: c.get<boolean>('allowDownloads') ?? true,
+    searchFollowExternalLinks: c.get<boolean>('search.followExternalLinks') === true,
     attentionFollowsSelection: c.get<boolean>('attention.followSelection') ?? true,
     searchMaxFileSize: Math.min(positiveInteger(c.get<number>('search.maxFileSize'), DEFAULT_MAX_FILE_BYTES), MAX_FILE_BYTES_CEILING),
     ...readSummarySettings(c),

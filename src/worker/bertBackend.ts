@@ -1,4 +1,5 @@
 import * as fs from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as ort from './runtime';
 import { AutoTokenizer, env as transformersEnv, type PreTrainedTokenizer } from '@huggingface/transformers';
@@ -27,6 +28,22 @@ interface BertConfig {
   readonly heads: number;
   readonly hiddenSize: number;
   readonly maxPositions: number;
+}
+
+/** SHA-256 of ONNX files already hashed in this worker, by path, size and modification time. */
+const digests = new Map<string, { readonly size: number; readonly mtimeMs: number; readonly sha256: string }>();
+
+/**
+ * The SHA-256 of `file`, whose bytes are `bytes`: computed once per file version (size and modification time) and
+ * kept for the worker's life, so a model loaded again costs no second pass over its weights.
+ */
+async function weightsDigest(file: string, bytes: Uint8Array): Promise<string> {
+  const { size, mtimeMs } = await fs.stat(file);
+  const known = digests.get(file);
+  if (known && known.size === size && known.mtimeMs === mtimeMs && size === bytes.length) return known.sha256;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  digests.set(file, { size, mtimeMs, sha256 });
+  return sha256;
 }
 
 export function onnxFileFor(model: LocalModel): string {
@@ -100,6 +117,7 @@ export class BertModel implements EncoderModel {
       hiddenSize: config.hiddenSize,
       maxTokens,
       loadMs: performance.now() - started,
+      weightsSha256: await weightsDigest(file, bytes),
     };
     return new BertModel(model, info, tokenizer, session, attention, prefix, suffix, alignmentOptions(tokenizer), hiddenOutput);
   }

@@ -11,12 +11,14 @@ import type { EncoderModel } from './encoderModel';
 import { Seq2SeqService } from './seq2seq/seq2seqService';
 import { UseEncoder } from './use/useEncoder';
 import { CodedError, toWorkerError } from './errors';
+import { FailedLoads } from './failedLoads';
 import { runtimeInfo } from './runtime';
 
 const port = parentPort;
 if (!port) throw new Error('modelWorker must run in a worker thread');
 
 const models = new Map<string, Promise<EncoderModel>>();
+const failedLoads = new FailedLoads();
 const seq2seq = new Seq2SeqService();
 const cancelled = new Set<number>();
 /**
@@ -45,10 +47,15 @@ function modelFor({ model: local }: { model: LocalModel }): Promise<EncoderModel
   const key = `${local.ref}\u0000${local.dir}\u0000${local.dtype}`;
   let model = models.get(key);
   if (!model) {
+    // A model that failed to load fails again at once while its files stay as they were; fixing them retries.
+    const failed = failedLoads.recall(key, local.dir);
+    if (failed !== undefined) return Promise.reject(failed);
     model = local.ref === USE_LITE_REF ? UseEncoder.load(local.dir || undefined) : BertModel.load(local);
     models.set(key, model);
-    // A failed load is not cached: the user may fix the folder and retry.
-    model.catch(() => models.delete(key));
+    model.catch((e: unknown) => {
+      models.delete(key);
+      failedLoads.remember(key, local.dir, e);
+    });
   }
   return model;
 }

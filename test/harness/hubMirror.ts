@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +8,11 @@ import * as path from 'node:path';
 export type MirrorFault =
   | { readonly kind: 'serverError'; readonly status?: number }
   | { readonly kind: 'interrupt'; readonly afterBytes: number }
-  | { readonly kind: 'slow'; readonly chunkBytes: number; readonly delayMs: number };
+  | { readonly kind: 'slow'; readonly chunkBytes: number; readonly delayMs: number }
+  /** Serves the file with one byte changed, while announcing the SHA-256 and size of the real one. */
+  | { readonly kind: 'corrupt' }
+  /** Announces a smaller size than the file has (X-Linked-Size) and sends the whole file. */
+  | { readonly kind: 'oversize' };
 
 /**
  * A local HTTP server on 127.0.0.1 that imitates the Hugging Face Hub's file URLs
@@ -22,6 +27,12 @@ export class HubMirror {
   readonly ranges: { readonly path: string; readonly start: number }[] = [];
   /** When false, Range headers are ignored (the whole file is sent with 200), like a server without range support. */
   rangeSupport = true;
+  /**
+   * When true, files under `onnx/` (LFS files on the Hub) answer with a 302 to `/cdn/…` that carries
+   * `X-Linked-Etag` (their SHA-256) and `X-Linked-Size`, as the Hub does; the CDN URL serves the bytes. When false,
+   * the same two headers come on the file's own response.
+   */
+  lfsRedirects = false;
 
   private port = 0;
 
@@ -52,7 +63,8 @@ export class HubMirror {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://mirror');
     this.requests.push(url.pathname);
-    const m = /^\/([^/]+)\/([^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
+    const cdn = url.pathname.startsWith('/cdn/');
+    const m = /^\/([^/]+)\/([^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(cdn ? url.pathname.slice('/cdn'.length) : url.pathname);
     const dir = m ? this.models.get(`${m[1]}/${m[2]}`) : undefined;
     if (!m || !dir) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('Repository not found');
     const file = decodeURIComponent(m[4]!);
@@ -60,8 +72,17 @@ export class HubMirror {
     if (!full.startsWith(path.resolve(dir) + path.sep) || !fs.existsSync(full) || !fs.statSync(full).isFile()) {
       return void res.writeHead(404, { 'content-type': 'text/plain' }).end('Entry not found');
     }
-    const whole = fs.readFileSync(full);
+    const real = fs.readFileSync(full);
     const fault = this.faults.get(`${m[1]}/${m[2]}/${file}`);
+    const lfs = file.startsWith('onnx/');
+    const linked: Record<string, string> = lfs
+      ? { 'x-linked-etag': `"${createHash('sha256').update(real).digest('hex')}"`, 'x-linked-size': String(fault?.kind === 'oversize' ? real.length - 1 : real.length) }
+      : {};
+    if (lfs && this.lfsRedirects && !cdn) {
+      return void res.writeHead(302, { location: `/cdn${url.pathname}`, ...linked }).end();
+    }
+    const whole = fault?.kind === 'corrupt' ? Buffer.from(real).fill(real[real.length >> 1]! ^ 0xff, real.length >> 1, (real.length >> 1) + 1) : real;
+    const announce = this.lfsRedirects ? {} : linked;
     if (fault?.kind === 'serverError') {
       return void res.writeHead(fault.status ?? 500, { 'content-type': 'text/plain' }).end('Internal Error');
     }
@@ -83,8 +104,9 @@ export class HubMirror {
         'content-length': String(body.length),
         'content-range': `bytes ${start}-${whole.length - 1}/${whole.length}`,
         etag,
+        ...announce,
       });
-    } else res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length), etag });
+    } else res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length), etag, ...announce });
     if (fault?.kind === 'interrupt') {
       res.write(body.subarray(0, fault.afterBytes), () => setTimeout(() => res.socket?.destroy(), 20));
       return;

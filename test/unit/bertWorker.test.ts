@@ -109,6 +109,32 @@ describe('model worker: BERT attention and embeddings against PyTorch', function
     fs.rmSync(broken, { recursive: true });
   });
 
+  it('remembers a model that failed to load until its files change, then loads it (issue 14 item 13)', async () => {
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-broken-'));
+    try {
+      fs.cpSync(fixtureModel('tiny-bert'), broken, { recursive: true });
+      const onnx = path.join(broken, 'onnx', 'model.onnx');
+      const good = fs.readFileSync(onnx);
+      // Broken with the size of the good file, so the good bytes can come back unnoticed by size and time.
+      fs.writeFileSync(onnx, Buffer.alloc(good.length, 0xff));
+      const brokenTime = new Date(Date.UTC(2026, 0, 1));
+      fs.utimesSync(onnx, brokenTime, brokenTime);
+      const model = { ref: 'broken-then-fixed', dir: broken, dtype: 'fp32' } as const;
+      await assert.rejects(client.request({ type: 'modelInfo', model }), expectCode('badModel'));
+      // The good bytes, same size and time: the remembered failure answers (parsing again would load the model).
+      fs.writeFileSync(onnx, good);
+      fs.utimesSync(onnx, brokenTime, brokenTime);
+      await assert.rejects(client.request({ type: 'modelInfo', model }), expectCode('badModel'));
+      // A change the folder shows (a new modification time): the next request loads it.
+      const later = new Date(brokenTime.getTime() + 5000);
+      fs.utimesSync(onnx, later, later);
+      const info = await client.request({ type: 'modelInfo', model });
+      assert.equal(info.layers, 2);
+    } finally {
+      fs.rmSync(broken, { recursive: true, force: true });
+    }
+  });
+
   it('runs a model downloaded from a Hub mirror like the same local folder', async () => {
     const mirror = await HubMirror.start({ 'test/tiny-bert': fixtureModel('tiny-bert') });
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-cache-'));

@@ -82,6 +82,26 @@ describe('Hub downloads (local mirror)', function () {
     fs.rmSync(noOnnx, { recursive: true });
   });
 
+  it('verifies LFS files against the SHA-256 and size the Hub announces on its CDN redirect (issue 14 item 7)', async () => {
+    mirror.lfsRedirects = true;
+    const dir = await downloader().ensure(ID, 'main', 'fp32');
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'onnx/model.onnx')), fs.readFileSync(path.join(source, 'onnx/model.onnx')));
+    assert.ok(mirror.requests.includes(`/cdn/${ID}/resolve/main/onnx/model.onnx`), 'followed the redirect to the CDN');
+    fs.rmSync(cache, { recursive: true, force: true });
+
+    // A changed byte: refused, nothing kept, not even a part to resume.
+    mirror.faults.set(`${ID}/onnx/model.onnx`, { kind: 'corrupt' });
+    await assert.rejects(downloader().ensure(ID, 'main', 'fp32'), expectDownloadError('corrupt', /does not match the SHA-256 the Hub announced/));
+    assert.deepEqual(listFiles(cache).filter((f) => f.includes('model.onnx')), [], 'no model.onnx and no .part file');
+    // More bytes than announced: refused.
+    mirror.lfsRedirects = false;
+    mirror.faults.set(`${ID}/onnx/model.onnx`, { kind: 'oversize' });
+    await assert.rejects(downloader().ensure(ID, 'main', 'fp32'), expectDownloadError('corrupt', /announced/));
+    assert.deepEqual(listFiles(cache).filter((f) => f.includes('model.onnx')), []);
+    mirror.faults.clear();
+    assert.ok(fs.readFileSync(path.join(await downloader().ensure(ID, 'main', 'fp32'), 'onnx/model.onnx')).equals(fs.readFileSync(path.join(source, 'onnx/model.onnx'))));
+  });
+
   it('reports a server error with its status and keeps nothing partial', async () => {
     mirror.faults.set(`${ID}/onnx/model.onnx`, { kind: 'serverError', status: 503 });
     await assert.rejects(downloader().ensure(ID, 'main', 'fp32'), expectDownloadError('server', /HTTP 503/));

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,7 +40,24 @@ describe('search: indexDirectory / searchDirectory with the tiny BERT through th
   it('the worker embedder reports the model and keys its vector space', () => {
     assert.equal(embedder.dims, 48);
     assert.equal(embedder.maxTokens, 40);
-    assert.match(embedder.modelKey, /^tiny-bert-wide\|fp32\|48d\|\d+$/);
+    const sha256 = createHash('sha256').update(fs.readFileSync(path.join(fixtureModel('tiny-bert-wide'), 'onnx', 'model.onnx'))).digest('hex');
+    assert.equal(embedder.modelKey, `tiny-bert-wide|fp32|48d|sha256:${sha256.slice(0, 32)}`);
+  });
+
+  it('a fine-tune of the same size is another vector space: the key follows the weights, not the file size (issue 14 item 14)', async () => {
+    const tuned = path.join(root, 'tuned');
+    fs.cpSync(fixtureModel('tiny-bert-wide'), tuned, { recursive: true });
+    const onnx = path.join(tuned, 'onnx', 'model.onnx');
+    const bytes = fs.readFileSync(onnx);
+    const stat = fs.statSync(onnx);
+    // Change one bit in the middle of the file (weights take most of it), keeping the size and the modification time.
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = bytes[middle]! ^ 0x01;
+    fs.writeFileSync(onnx, bytes);
+    fs.utimesSync(onnx, stat.atime, stat.mtime);
+    const other = await WorkerEmbedder.create(client, { ref: 'tiny-bert-wide', dir: tuned, dtype: 'fp32' });
+    assert.equal(fs.statSync(onnx).size, stat.size);
+    assert.notEqual(other.modelKey, embedder.modelKey);
   });
 
   it('indexes the folder, embedding every distinct chunk once, and reports the binary file', async () => {

@@ -163,6 +163,24 @@ describe('search: NodeFileSource', function () {
     assert.equal((await source.read(source.uriOf('big.txt'))).length, 1025);
   });
 
+  it('does not follow links to files outside the folder unless asked to (issue 14 item 9)', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-outside-'));
+    const inside = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-inside-'));
+    try {
+      write(outside, 'private.md', 'a private note');
+      write(inside, 'notes.md', '# Notes');
+      fs.symlinkSync(path.join(outside, 'private.md'), path.join(inside, 'private.md'));
+      fs.symlinkSync(path.join(inside, 'notes.md'), path.join(inside, 'alias.md'));
+      const listed = async (options: { followExternalLinks?: boolean }): Promise<string[]> =>
+        (await listAll(new NodeFileSource(inside, options))).map((i) => `${i.relPath}${i.type === 'skipped' ? ` [${i.detail}]` : ''}`);
+      assert.deepEqual(await listed({}), ['alias.md', 'notes.md', 'private.md [link to a file outside the folder (not followed)]']);
+      assert.deepEqual(await listed({ followExternalLinks: true }), ['alias.md', 'notes.md', 'private.md']);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+      fs.rmSync(inside, { recursive: true, force: true });
+    }
+  });
+
   it('never blocks on a FIFO, even when asked to read one', async () => {
     const source = new NodeFileSource(root);
     const started = Date.now();

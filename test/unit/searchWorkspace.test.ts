@@ -52,6 +52,14 @@ class MemoryFs implements WalkFileSystem {
     return node && 'text' in node ? node.text : undefined;
   }
 
+  /** Links point inside the workspace unless `linkTargets` says where else. */
+  readonly linkTargets = new Map<string, string>();
+
+  async realPath(uri: string): Promise<string | undefined> {
+    const rel = this.rel(uri);
+    return this.linkTargets.get(rel) ?? (rel === '' ? '/ws' : `/ws/${rel}`);
+  }
+
   join(base: string, rel: string): string {
     return `${base.replace(/\/$/, '')}/${rel}`;
   }
@@ -129,6 +137,20 @@ describe('search: workspace listing rules (VS Code-free)', () => {
     ]);
     const ok = items.find((i) => i.relPath === 'ws/ok.txt')!;
     assert.deepEqual(ok, { type: 'file', uri: 'mem://ws/ok.txt', relPath: 'ws/ok.txt', size: 100, mtime: 1000 });
+  });
+
+  it('does not follow links to files outside the folder unless the user opts in (issue 14 item 9)', async () => {
+    const fs = new MemoryFs({ 'alias.txt': 'fileLink', 'secret.txt': 'fileLink', 'unresolved.txt': 'fileLink', 'a.txt': 'x' });
+    fs.linkTargets.set('secret.txt', '/home/user/.ssh/id_rsa');
+    fs.linkTargets.set('alias.txt', '/ws/a.txt');
+    fs.realPath = async (uri: string) => (uri.endsWith('unresolved.txt') ? undefined : MemoryFs.prototype.realPath.call(fs, uri));
+    const outside = 'link to a file outside the folder (not followed)';
+    assert.deepEqual(summary(await list(new FolderWalker(fs, 'mem://ws', '', options()))), ['a.txt', 'alias.txt', `secret.txt [special: ${outside}]`, `unresolved.txt [special: ${outside}]`]);
+    assert.deepEqual(await new FolderWalker(fs, 'mem://ws', '', options()).describe('secret.txt'), {
+      type: 'skipped',
+      skipped: { type: 'skipped', relPath: 'secret.txt', uri: 'mem://ws/secret.txt', reason: 'special', detail: outside },
+    });
+    assert.deepEqual(summary(await list(new FolderWalker(fs, 'mem://ws', '', options({ followExternalLinks: true })))), ['a.txt', 'alias.txt', 'secret.txt', 'unresolved.txt']);
   });
 
   it('describes single paths as a full listing would (for file events), reading only their ancestors’ rules', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -30,7 +31,7 @@ export interface HubDownloaderOptions {
   readonly fetch?: typeof fetch;
 }
 
-export type DownloadErrorKind = 'notFound' | 'offline' | 'server' | 'network' | 'interrupted' | 'cancelled';
+export type DownloadErrorKind = 'notFound' | 'offline' | 'server' | 'network' | 'interrupted' | 'cancelled' | 'corrupt';
 
 export class ModelDownloadError extends Error {
   constructor(
@@ -149,8 +150,17 @@ export class HubDownloader {
       return discardPart(part).then(() => this.fetchFile(id, revision, file, dir, required, signal, onBytes, true));
     };
     let response: Response;
+    let announced: Announced;
     try {
-      response = await this.fetchImpl(url, { ...(signal ? { signal } : {}), headers });
+      // Redirects are followed by hand: the Hub announces an LFS file's SHA-256 and size on the redirect to its CDN.
+      response = await this.fetchImpl(url, { ...(signal ? { signal } : {}), headers, redirect: 'manual' });
+      announced = announcedBy(response);
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location) {
+        await response.body?.cancel();
+        response = await this.fetchImpl(new URL(location, url).href, { ...(signal ? { signal } : {}), headers });
+        announced = { ...announcedBy(response), ...announced };
+      }
     } catch (e) {
       if (signal?.aborted) throw new ModelDownloadError('cancelled', 'Download cancelled');
       throw new ModelDownloadError('network', `Could not reach ${this.host} to download ${id}: ${describeFetchError(e)}. Check your connection or set a Hub mirror.`);
@@ -186,7 +196,16 @@ export class HubDownloader {
     }
     const lengthHeader = response.headers.get('content-length');
     const total = range ? range.total : lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+    if (announced.size !== undefined && total !== undefined && total !== announced.size) {
+      await response.body.cancel();
+      await discardPart(part);
+      throw new ModelDownloadError('corrupt', `${file} of ${id} is ${total} bytes on ${this.host}, but the Hub announced ${announced.size}. Nothing was kept; try again later.`);
+    }
+    const limit = announced.size ?? total;
     await fsp.mkdir(path.dirname(target), { recursive: true });
+    // The digest covers the whole file: a resumed part's kept bytes first.
+    const digest = createHash('sha256');
+    if (range && announced.sha256) for await (const kept of fs.createReadStream(part)) digest.update(kept as Buffer);
     const out = await fsp.open(part, range ? 'a' : 'w');
     if (!range) await writeEtag(part, response.headers.get('etag'));
     let loaded = range ? range.start : 0;
@@ -207,15 +226,27 @@ export class HubDownloader {
           throw new ModelDownloadError('interrupted', `The download of ${file} (${id}) was interrupted after ${loaded} bytes: ${describeFetchError(e)}. ${retryNote()}`);
         }
         if (chunk.done) break;
+        if (limit !== undefined && loaded + chunk.value.length > limit) {
+          await reader.cancel();
+          throw new ModelDownloadError('corrupt', `${file} of ${id} grew past the ${limit} bytes announced; it was not kept. Try again later.`);
+        }
         await out.write(chunk.value);
+        digest.update(chunk.value);
         loaded += chunk.value.length;
         onBytes(loaded, total);
       }
       if (total !== undefined && loaded !== total) {
         throw new ModelDownloadError('interrupted', `The download of ${file} (${id}) stopped at ${loaded} of ${total} bytes. ${retryNote()}`);
       }
+      if (announced.sha256 && digest.digest('hex') !== announced.sha256) {
+        throw new ModelDownloadError('corrupt', `${file} of ${id} does not match the SHA-256 the Hub announced for it; it was not kept. Try again, or check your mirror.`);
+      }
       await out.sync();
       completed = true;
+    } catch (e) {
+      // A file that failed verification is never resumed.
+      if (e instanceof ModelDownloadError && e.kind === 'corrupt') loaded = 0;
+      throw e;
     } finally {
       await out.close();
       // A large part is kept for the next try (see resumePoint); a small one is cheaper to fetch again.
@@ -285,6 +316,21 @@ async function adoptAbandonedPart(target: string, part: string): Promise<void> {
     await fsp.rename(abandoned + ETAG_SUFFIX, part + ETAG_SUFFIX).catch(() => fsp.rm(part + ETAG_SUFFIX, { force: true }));
     return;
   }
+}
+
+/** What the Hub says of an LFS file before sending it: its SHA-256 (`X-Linked-Etag`) and size (`X-Linked-Size`). */
+interface Announced {
+  readonly sha256?: string;
+  readonly size?: number;
+}
+
+function announcedBy(response: Response): Announced {
+  const etag = response.headers.get('x-linked-etag')?.replace(/^W\//, '').replace(/"/g, '').trim().toLowerCase();
+  const size = response.headers.get('x-linked-size');
+  return {
+    ...(etag && /^[0-9a-f]{64}$/.test(etag) ? { sha256: etag } : {}),
+    ...(size && /^\d+$/.test(size) ? { size: Number(size) } : {}),
+  };
 }
 
 /** Where a kept part can be resumed from: its size and the ETag of the file it belongs to. */

@@ -30,6 +30,17 @@ export interface NodeFileSourceOptions {
   readonly maxFileBytes?: number;
   /** Honour .gitignore files (every folder's, and .git/info/exclude). Default true. */
   readonly gitignore?: boolean;
+  /** Index files that links inside the folder point to outside it. Default false: such links are reported, not read. */
+  readonly followExternalLinks?: boolean;
+}
+
+/** Why a link to a file outside the folder is skipped. */
+export const EXTERNAL_LINK_DETAIL = 'link to a file outside the folder (not followed)';
+
+/** Whether the real path `target` lies inside (or is) the real folder `root`. */
+export function isInsideFolder(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 const STAT_CONCURRENCY = 32;
@@ -46,12 +57,22 @@ export class NodeFileSource implements FileSource {
   readonly maxFileBytes: number;
   private readonly excludes: ExcludeMatcher;
   private readonly gitignore: boolean;
+  private readonly followExternalLinks: boolean;
+  private rootReal: Promise<string> | undefined;
 
   constructor(rootDir: string, options: NodeFileSourceOptions = {}) {
     this.rootDir = path.resolve(rootDir);
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.excludes = new ExcludeMatcher(options.excludeGlobs ?? DEFAULT_EXCLUDES);
     this.gitignore = options.gitignore ?? true;
+    this.followExternalLinks = options.followExternalLinks ?? false;
+  }
+
+  /** Whether the link at `abs` points outside the folder (a link that cannot be resolved counts as outside). */
+  private async pointsOutside(abs: string): Promise<boolean> {
+    this.rootReal ??= fs.promises.realpath(this.rootDir).catch(() => this.rootDir);
+    const [root, target] = await Promise.all([this.rootReal, fs.promises.realpath(abs).catch(() => undefined)]);
+    return target === undefined || !isInsideFolder(root, target);
   }
 
   uriOf(relPath: string): string {
@@ -113,6 +134,8 @@ export class NodeFileSource implements FileSource {
             yield { type: 'skipped', relPath: f.rel, uri, reason: 'special', detail: 'link to a folder (not followed)' };
           } else if (!s.isFile()) {
             yield { type: 'skipped', relPath: f.rel, uri, reason: 'special', detail: 'not a regular file' };
+          } else if (f.link && !this.followExternalLinks && (await this.pointsOutside(f.abs))) {
+            yield { type: 'skipped', relPath: f.rel, uri, reason: 'special', detail: EXTERNAL_LINK_DETAIL };
           } else if (s.size > this.maxFileBytes) {
             yield { type: 'skipped', relPath: f.rel, uri, reason: 'tooLarge', detail: `${formatBytes(s.size)} > ${formatBytes(this.maxFileBytes)}` };
           } else {

@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { LocalModel, ModelInfo } from '../../protocol/worker';
 import type { ModelWorkerClient } from '../worker/modelWorkerClient';
 import type { Embedder } from './types';
@@ -11,17 +9,12 @@ export interface WorkerEmbedderOptions {
 }
 
 /**
- * Identity of a model's vector space: reference, dtype, width, and the size of the ONNX file that runs (so a folder or
- * Hub revision whose weights were replaced gets a new index instead of mixing vectors).
+ * Identity of a model's vector space: reference, dtype, width, and the SHA-256 of the ONNX file that runs (so a
+ * folder or Hub revision whose weights were replaced, even by a fine-tune of the same size, gets a new index instead
+ * of mixing vectors). Bundled models are identified by their reference.
  */
-export function workerModelKey(model: LocalModel, info: Pick<ModelInfo, 'hiddenSize'>): string {
-  let weights = '';
-  try {
-    if (!model.dir) throw new Error('bundled');
-    weights = `|${fs.statSync(path.join(model.dir, 'onnx', model.dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx')).size}`;
-  } catch {
-    // Bundled or non-ONNX models: the reference identifies them.
-  }
+export function workerModelKey(model: LocalModel, info: Pick<ModelInfo, 'hiddenSize' | 'weightsSha256'>): string {
+  const weights = info.weightsSha256 ? `|sha256:${info.weightsSha256.slice(0, 32)}` : '';
   return `${model.ref}|${model.dtype}|${info.hiddenSize}d${weights}`;
 }
 

@@ -190,7 +190,8 @@ export class SearchService implements vscode.Disposable {
   /** Settings that decide which index is open; the bundled encoder standing in for an unavailable model counts. */
   private settingsKey(): string {
     const { model, dtype } = this.config.settings;
-    return JSON.stringify([model, dtype, this.config.settings.searchMaxFileSize, this.models.fallbackReason !== undefined]);
+    const { searchMaxFileSize, searchFollowExternalLinks } = this.config.settings;
+    return JSON.stringify([model, dtype, searchMaxFileSize, searchFollowExternalLinks, this.models.fallbackReason !== undefined]);
   }
 
   private ensureSession(): Promise<Session> {
@@ -293,7 +294,7 @@ export class SearchService implements vscode.Disposable {
   }
 
   private newSource(): WorkspaceFileSource {
-    return new WorkspaceFileSource(vscode.workspace.workspaceFolders ?? [], this.config.settings.searchMaxFileSize);
+    return new WorkspaceFileSource(vscode.workspace.workspaceFolders ?? [], this.config.settings.searchMaxFileSize, this.config.settings.searchFollowExternalLinks);
   }
 
   private onConfiguration(e: vscode.ConfigurationChangeEvent): void {

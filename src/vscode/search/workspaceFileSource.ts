@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { readRegularFileBounded } from '../../core/search/nodeFileSource';
 import type { FileSource, ListedItem } from '../../core/search/types';
@@ -26,6 +27,10 @@ const workspaceFs: WalkFileSystem = {
       return undefined;
     }
   },
+  async realPath(uri) {
+    const u = vscode.Uri.parse(uri, true);
+    return u.scheme === 'file' ? fs.promises.realpath(u.fsPath).catch(() => undefined) : undefined;
+  },
   join(base, rel) {
     return vscode.Uri.joinPath(vscode.Uri.parse(base, true), ...rel.split('/')).toString();
   },
@@ -52,6 +57,7 @@ export class WorkspaceFileSource implements FileSource {
   constructor(
     folders: readonly vscode.WorkspaceFolder[],
     readonly maxFileBytes: number,
+    followExternalLinks = false,
   ) {
     const multiRoot = folders.length > 1;
     this.walkers = folders.map((folder) => {
@@ -62,6 +68,7 @@ export class WorkspaceFileSource implements FileSource {
         excludes,
         gitignore: search.get<boolean>('useIgnoreFiles') ?? true,
         maxFileBytes,
+        followExternalLinks,
       });
       return { folder, walker };
     });

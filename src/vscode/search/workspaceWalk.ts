@@ -11,6 +11,7 @@
  */
 import { compileGlob, ExcludeMatcher, GitignoreRules, type PathPattern } from '../../core/search/globs';
 import { formatBytes } from '../../core/search/textFiles';
+import { EXTERNAL_LINK_DETAIL, isInsideFolder } from '../../core/search/nodeFileSource';
 import type { FileEntry, ListedItem, SkippedFile } from '../../core/search/types';
 
 /** What a folder entry is; links say what they point to. */
@@ -32,6 +33,8 @@ export interface WalkFileSystem {
   stat(uri: string): Promise<NodeStat>;
   /** Text of a small file (a .gitignore); undefined when missing, unreadable or large. */
   readSmallText(uri: string): Promise<string | undefined>;
+  /** The real (link-free) path of a local entry; undefined when it has none (other file systems) or cannot be resolved. */
+  realPath(uri: string): Promise<string | undefined>;
   /** URI of the `/`-separated relative path `rel` under the folder `base`. */
   join(base: string, rel: string): string;
 }
@@ -76,6 +79,8 @@ export interface WalkOptions {
   readonly maxFileBytes: number;
   /** Stat calls in flight at once; default 32. */
   readonly statConcurrency?: number;
+  /** Index files that links in the folder point to outside it (`bertLens.search.followExternalLinks`). Default false. */
+  readonly followExternalLinks?: boolean;
 }
 
 /** What {@link FolderWalker.describe} says about one path (for file watcher events). */
@@ -94,6 +99,7 @@ export class FolderWalker {
   private readonly excludes: ExcludeMatcher;
   private readonly conditional: readonly { readonly pattern: PathPattern; readonly sibling: string }[];
   private rules = new Map<string, Promise<GitignoreRules>>();
+  private rootReal: Promise<string | undefined> | undefined;
 
   constructor(
     private readonly fs: WalkFileSystem,
@@ -143,7 +149,8 @@ export class FolderWalker {
         signal?.throwIfAborted();
         const batch = files.slice(i, i + concurrency);
         const stats = await Promise.all(batch.map((f) => (f.kind === 'file' || f.kind === 'fileLink' ? this.fs.stat(this.uriOf(f.rel)).catch((e: unknown) => new StatError(e)) : undefined)));
-        for (let j = 0; j < batch.length; j++) yield this.item(batch[j]!.rel, batch[j]!.kind, stats[j]);
+        const outside = await Promise.all(batch.map((f) => f.kind === 'fileLink' && this.pointsOutside(f.rel)));
+        for (let j = 0; j < batch.length; j++) yield outside[j] ? this.externalLink(batch[j]!.rel) : this.item(batch[j]!.rel, batch[j]!.kind, stats[j]);
       }
       // Depth-first in name order: push in reverse so the first name is visited first.
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
@@ -180,7 +187,7 @@ export class FolderWalker {
     for (const s of wanted) if (await hasSibling(s)) present.add(s);
     if (this.ignoredBy(file, name, isDir, await this.rulesFor(dirRel), (s) => present.has(s))) return { type: 'ignored' };
     if (isDir) return { type: 'directory' };
-    const item = this.item(file, stat.kind, stat);
+    const item = stat.kind === 'fileLink' && (await this.pointsOutside(file)) ? this.externalLink(file) : this.item(file, stat.kind, stat);
     if (item.type === 'file') return { type: 'file', entry: { uri: item.uri, relPath: item.relPath, size: item.size, mtime: item.mtime } };
     if (item.type === 'skipped') return { type: 'skipped', skipped: item };
     return { type: 'ignored' };
@@ -193,6 +200,21 @@ export class FolderWalker {
     if (!isDir && this.conditional.some((c) => c.pattern.test(rel) && hasSibling(siblingName(c.sibling, name)))) return 'exclude';
     if (rules.ignores(rel, isDir)) return 'gitignore';
     return undefined;
+  }
+
+  /**
+   * Whether the link `rel` points outside the folder, and is not to be followed. A link whose target cannot be
+   * resolved, or on a file system without real paths, counts as outside.
+   */
+  private async pointsOutside(rel: string): Promise<boolean> {
+    if (this.options.followExternalLinks) return false;
+    this.rootReal ??= this.fs.realPath(this.rootUri);
+    const [root, target] = await Promise.all([this.rootReal, this.fs.realPath(this.uriOf(rel))]);
+    return root === undefined || target === undefined || !isInsideFolder(root, target);
+  }
+
+  private externalLink(rel: string): ListedItem {
+    return { type: 'skipped', relPath: this.shown(rel), uri: this.uriOf(rel), reason: 'special', detail: EXTERNAL_LINK_DETAIL };
   }
 
   private item(rel: string, kind: NodeKind, stat: NodeStat | StatError | undefined): ListedItem {

@@ -3,6 +3,7 @@
  * runs generation / long-input summaries / cross-attention, and reports progress and streamed tokens through the
  * callbacks `modelWorker.ts` gives it. Wiring it in is a `case` per request type (see each method).
  */
+import { FailedLoads } from '../failedLoads';
 import type { LocalModel, WorkerProgress } from '../../protocol/worker';
 import { summarizeLong } from '../../core/summarize/longInput';
 import type { Seq2SeqWorkerRequest, Seq2SeqWorkerResults, StreamedUpdate, SummaryResult } from '../../protocol/summarize';
@@ -22,15 +23,21 @@ const STEP_PROGRESS_MS = 250;
 
 export class Seq2SeqService {
   private readonly models = new Map<string, Promise<Seq2SeqModel>>();
+  private readonly failedLoads = new FailedLoads();
 
-  /** The loaded model for `model`, loading it on first use; a failed load is not kept. */
+  /** The loaded model for `model`, loading it on first use; a failed load fails again at once until its files change. */
   model(model: LocalModel): Promise<Seq2SeqModel> {
     const key = keyOf(model);
     let loaded = this.models.get(key);
     if (!loaded) {
+      const failed = this.failedLoads.recall(key, model.dir);
+      if (failed !== undefined) return Promise.reject(failed);
       loaded = Seq2SeqModel.load(model);
       this.models.set(key, loaded);
-      loaded.catch(() => this.models.delete(key));
+      loaded.catch((e: unknown) => {
+        this.models.delete(key);
+        this.failedLoads.remember(key, model.dir, e);
+      });
     }
     return loaded;
   }
