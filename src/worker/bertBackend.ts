@@ -20,6 +20,26 @@ transformersEnv.useBrowserCache = false;
 
 /** Longest text (in characters) tokenised for one attention request; windows can move anywhere inside it. */
 const ATTENTION_CHAR_CAP = 256 * 1024;
+
+/**
+ * Most memory one attention request may take for its maps: onnxruntime's outputs and the copy sent to the host,
+ * `2 × layers × heads × n² × 4` bytes. A model whose config announces a long limit gets a shorter attention window
+ * instead of an allocation that takes the machine down. Development builds let tests set it.
+ */
+const ATTENTION_BYTES_CAP = (BERT_LENS_TEST_HOOKS && Number(process.env.BERT_LENS_ATTENTION_BYTES_CAP)) || 512 * 2 ** 20;
+
+/** Longest input (special tokens included) whose attention maps fit in `capBytes`. */
+export function attentionTokenLimit(layers: number, heads: number, capBytes = ATTENTION_BYTES_CAP): number {
+  return Math.floor(Math.sqrt(capBytes / (2 * 4 * layers * heads)));
+}
+
+/** Bounds a config.json value must keep; anything else is a broken or hostile config. */
+const CONFIG_BOUNDS = {
+  layers: [1, 256],
+  heads: [1, 256],
+  hiddenSize: [1, 65_536],
+  maxPositions: [2, 1_048_576],
+} as const;
 const EMBED_BATCH = 16;
 
 interface BertConfig {
@@ -122,21 +142,27 @@ export class BertModel implements EncoderModel {
     return new BertModel(model, info, tokenizer, session, attention, prefix, suffix, alignmentOptions(tokenizer), hiddenOutput);
   }
 
-  /** Text tokens the model can take besides its special tokens. */
-  private get room(): number {
-    return this.info.maxTokens - this.prefixIds.length - this.suffixIds.length;
+  /** Text tokens an input of `limit` tokens holds besides its special tokens. */
+  private room(limit = this.info.maxTokens): number {
+    return limit - this.prefixIds.length - this.suffixIds.length;
+  }
+
+  /** Longest attention input: the model's limit, or less when its maps would not fit in memory. */
+  private get attentionLimit(): number {
+    return Math.min(this.info.maxTokens, attentionTokenLimit(this.info.layers, this.info.heads));
   }
 
   /**
    * Token ids with special tokens for the window of `room` text tokens starting at text token `windowStart`
    * (the whole text when it fits), so a long input never loses its final [SEP].
    */
-  private encode(text: string, windowStart = 0): { ids: number[]; pieces: string[]; all: string[]; start: number } {
+  private encode(text: string, windowStart = 0, limit = this.info.maxTokens): { ids: number[]; pieces: string[]; all: string[]; start: number } {
+    const room = this.room(limit);
     const all = this.tokenizer.tokenize(text);
-    const start = Math.max(0, Math.min(Math.floor(windowStart), all.length - this.room));
-    const pieces = all.length > this.room ? all.slice(start, start + this.room) : all;
+    const start = Math.max(0, Math.min(Math.floor(windowStart), all.length - room));
+    const pieces = all.length > room ? all.slice(start, start + room) : all;
     const ids = [...this.prefixIds, ...this.tokenizer.convert_tokens_to_ids(pieces), ...this.suffixIds];
-    return { ids, pieces, all, start: all.length > this.room ? start : 0 };
+    return { ids, pieces, all, start: all.length > room ? start : 0 };
   }
 
   private feeds(batch: readonly number[][]): Record<string, ort.Tensor> {
@@ -205,9 +231,13 @@ export class BertModel implements EncoderModel {
    */
   async attentionMaps(text: string, windowStart = 0): Promise<AttentionMaps> {
     if (this.attention instanceof Error) throw this.attention;
+    const limit = this.attentionLimit;
+    if (this.room(limit) < 1) {
+      throw new CodedError('attentionUnavailable', `The attention maps of ${this.model.ref} (${this.info.layers} layers × ${this.info.heads} heads) would not fit in ${ATTENTION_BYTES_CAP / 2 ** 20} MiB even for one token.`);
+    }
     const capped = text.length > ATTENTION_CHAR_CAP;
     const source = capped ? text.slice(0, ATTENTION_CHAR_CAP) : text;
-    const { ids, pieces, all, start } = this.encode(source, windowStart);
+    const { ids, pieces, all, start } = this.encode(source, windowStart, limit);
     const names = this.attention.map((t) => t.output);
     const out = await this.session.run(this.feeds([ids]), names);
     const n = ids.length;
@@ -229,7 +259,7 @@ export class BertModel implements EncoderModel {
       heads,
       weights,
       truncated: all.length > pieces.length || capped,
-      maxTokens: this.info.maxTokens,
+      maxTokens: limit,
       inputTokens: all.length + this.prefixIds.length + this.suffixIds.length,
       window: { start, textTokens: all.length },
     };
@@ -264,13 +294,23 @@ async function readConfig(dir: string): Promise<BertConfig> {
     throw new CodedError('badModel', `config.json in ${dir} lacks num_hidden_layers / num_attention_heads / hidden_size`);
   }
   const architectures = Array.isArray(c.architectures) ? (c.architectures as unknown[]) : [];
-  return {
-    architecture: typeof architectures[0] === 'string' ? architectures[0] : String(c.model_type ?? 'unknown'),
+  const config = {
+    architecture: typeof architectures[0] === 'string' ? architectures[0].slice(0, 100) : String(c.model_type ?? 'unknown').slice(0, 100),
     layers,
     heads,
     hiddenSize,
     maxPositions: num('max_position_embeddings', 'n_positions') ?? 512,
   };
+  for (const [key, [min, max]] of Object.entries(CONFIG_BOUNDS)) {
+    const value = config[key as keyof typeof CONFIG_BOUNDS];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new CodedError('badModel', `config.json in ${dir} gives ${key} = ${value}; a model BERT Lens can run has a whole number from ${min} to ${max}.`);
+    }
+  }
+  if (config.hiddenSize % config.heads !== 0) {
+    throw new CodedError('badModel', `config.json in ${dir} gives hidden_size ${config.hiddenSize}, not a multiple of its ${config.heads} attention heads.`);
+  }
+  return config;
 }
 
 function alignmentOptions(tokenizer: PreTrainedTokenizer): AlignmentOptions {

@@ -67,8 +67,6 @@ async function checkpoint(id: number): Promise<void> {
   if (BERT_LENS_TEST_HOOKS && process.env.BERT_LENS_WORKER_FAULT === 'crash') await injectCrash();
 }
 
-/** False in the production build (esbuild `define`), which drops the test hooks below from the shipped worker. */
-declare const BERT_LENS_TEST_HOOKS: boolean;
 
 /**
  * Fault injection for tests (BERT_LENS_WORKER_FAULT=crash): an uncaught exception between two inference runs, the

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { attentionTokenLimit } from '../../src/worker/bertBackend';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -132,6 +133,42 @@ describe('model worker: BERT attention and embeddings against PyTorch', function
       assert.equal(info.layers, 2);
     } finally {
       fs.rmSync(broken, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a config.json with impossible sizes before allocating anything (issue 14 item 12)', async () => {
+    const hostile = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-config-'));
+    try {
+      fs.cpSync(fixtureModel('tiny-bert'), hostile, { recursive: true });
+      const config = JSON.parse(fs.readFileSync(path.join(hostile, 'config.json'), 'utf8')) as Record<string, unknown>;
+      for (const [key, value, shown] of [['num_attention_heads', 1e9, 'heads'], ['max_position_embeddings', 2 ** 40, 'maxPositions'], ['num_hidden_layers', 2.5, 'layers']] as const) {
+        fs.writeFileSync(path.join(hostile, 'config.json'), JSON.stringify({ ...config, [key]: value }));
+        await assert.rejects(
+          client.request({ type: 'modelInfo', model: { ref: `hostile-${key}`, dir: hostile, dtype: 'fp32' } }),
+          expectCode('badModel', new RegExp(`gives ${shown} = ${value}; a model BERT Lens can run has a whole number from`)),
+        );
+      }
+    } finally {
+      fs.rmSync(hostile, { recursive: true, force: true });
+    }
+  });
+
+  it('caps an attention window by memory, not only by the model limit (issue 14 item 12)', async () => {
+    // 3 layers × 6 heads: 57,600 bytes hold the maps of 20 tokens (2 copies × 4 bytes × 18 × 20²).
+    assert.equal(attentionTokenLimit(3, 6, 57_600), 20);
+    assert.equal(attentionTokenLimit(12, 12, 512 * 2 ** 20), 682, 'a BERT-base keeps its 512 tokens');
+    const capped = new ModelWorkerClient({ workerScript, env: { BERT_LENS_ATTENTION_BYTES_CAP: '57600' } });
+    try {
+      const text = Array.from({ length: 60 }, (_, i) => `word${i % 7}`).join(' ');
+      const maps = await capped.request({ type: 'attention', model: local('tiny-bert-wide'), text });
+      assert.equal(maps.tokens.length, 20);
+      assert.equal(maps.maxTokens, 20);
+      assert.equal(maps.truncated, true);
+      assert.equal(maps.weights.length, 3 * 6 * 20 * 20);
+      const full = await client.request({ type: 'attention', model: local('tiny-bert-wide'), text });
+      assert.equal(full.tokens.length, 40, 'without the cap, the model limit');
+    } finally {
+      await capped.dispose();
     }
   });
 
