@@ -1,3 +1,4 @@
+import { DEFAULT_MODEL_LIMITS, type ModelLimits } from '../protocol/modelLimits';
 import * as vscode from 'vscode';
 import type { Dtype } from '../protocol/worker';
 import { DEFAULT_MODEL } from '../core/models/modelRef';
@@ -22,6 +23,8 @@ export interface BertLensSettings {
   readonly attentionFollowsSelection: boolean;
   /** `search.maxFileSize`: files (and unsaved editors) larger than this many bytes are left out of the search index. */
   readonly searchMaxFileSize: number;
+  /** How many models the worker keeps loaded, and for how long unused (`bertLens.models.*`). */
+  readonly modelLimits: ModelLimits;
   /** Index files that workspace links point to outside the workspace (a user setting only: machine scope). */
   readonly searchFollowExternalLinks: boolean;
   readonly summary: SummarySettings;
@@ -101,6 +104,10 @@ export function readSettings(): BertLensSettings {
     proxy: readProxy(),
     allowDownloads: c.get<boolean>('allowDownloads') ?? true,
     searchFollowExternalLinks: c.get<boolean>('search.followExternalLinks') === true,
+    modelLimits: {
+      maxLoaded: Math.min(positiveInteger(c.get<number>('models.maxLoaded'), DEFAULT_MODEL_LIMITS.maxLoaded), 16),
+      idleMs: Math.min(Math.max(0, c.get<number>('models.idleMinutes') ?? DEFAULT_MODEL_LIMITS.idleMs / 60_000), 24 * 60) * 60_000,
+    },
     attentionFollowsSelection: c.get<boolean>('attention.followSelection') ?? true,
     searchMaxFileSize: Math.min(positiveInteger(c.get<number>('search.maxFileSize'), DEFAULT_MAX_FILE_BYTES), MAX_FILE_BYTES_CEILING),
     ...readSummarySettings(c),

@@ -1,3 +1,4 @@
+import { modelLimitsEnv } from '../protocol/modelLimits';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import { ModelWorkerClient } from '../core/worker/modelWorkerClient';
@@ -37,6 +38,7 @@ export function createServices(context: vscode.ExtensionContext): Services {
     workerScript: path.join(context.extensionPath, 'dist', 'worker.js'),
     log: (m) => logger.child('worker').info(m),
     onNotice: (n) => runtimeNotice.handle(n),
+    env: () => modelLimitsEnv(config.settings.modelLimits),
   });
   const models = new ModelService(config, worker, path.join(context.globalStorageUri.fsPath, 'models'), logger.child('models'));
   const search = new SearchService(context, config, models, worker, logger.child('search'));

@@ -11,15 +11,15 @@ import type { EncoderModel } from './encoderModel';
 import { Seq2SeqService } from './seq2seq/seq2seqService';
 import { UseEncoder } from './use/useEncoder';
 import { CodedError, toWorkerError } from './errors';
-import { FailedLoads } from './failedLoads';
+import { LoadedModels, modelLimitsFrom } from './loadedModels';
 import { runtimeInfo } from './runtime';
 
 const port = parentPort;
 if (!port) throw new Error('modelWorker must run in a worker thread');
 
-const models = new Map<string, Promise<EncoderModel>>();
-const failedLoads = new FailedLoads();
-const seq2seq = new Seq2SeqService();
+/** Every model the worker holds, encoders and seq2seq alike, within the host's limits (count and idle time). */
+const loaded = new LoadedModels(modelLimitsFrom(process.env));
+const seq2seq = new Seq2SeqService(loaded);
 const cancelled = new Set<number>();
 /**
  * What recent `attentionView` results came from, newest last: every layer in 16 bits (half the memory of float32)
@@ -43,21 +43,13 @@ function post(message: WorkerToHost, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
+function encoderKey(local: LocalModel): string {
+  return `encoder\u0000${local.ref}\u0000${local.dir}\u0000${local.dtype}`;
+}
+
+/** A model that failed to load fails again at once while its files stay as they were; fixing them retries. */
 function modelFor({ model: local }: { model: LocalModel }): Promise<EncoderModel> {
-  const key = `${local.ref}\u0000${local.dir}\u0000${local.dtype}`;
-  let model = models.get(key);
-  if (!model) {
-    // A model that failed to load fails again at once while its files stay as they were; fixing them retries.
-    const failed = failedLoads.recall(key, local.dir);
-    if (failed !== undefined) return Promise.reject(failed);
-    model = local.ref === USE_LITE_REF ? UseEncoder.load(local.dir || undefined) : BertModel.load(local);
-    models.set(key, model);
-    model.catch((e: unknown) => {
-      models.delete(key);
-      failedLoads.remember(key, local.dir, e);
-    });
-  }
-  return model;
+  return loaded.get<EncoderModel>(encoderKey(local), local.dir, () => (local.ref === USE_LITE_REF ? UseEncoder.load(local.dir || undefined) : BertModel.load(local)));
 }
 
 /** Gives queued messages (cancellations) a chance to arrive, then stops if this request was cancelled. */
@@ -132,12 +124,9 @@ async function handle(id: number, request: WorkerRequest): Promise<WorkerResults
       return (await modelFor(original)).attentionMaps(original.text, original.windowStart ?? 0);
     }
     case 'unload': {
-      const key = `${request.model.ref}\u0000${request.model.dir}\u0000${request.model.dtype}`;
-      const model = models.get(key);
-      models.delete(key);
-      if (model) await (await model).dispose();
+      const encoder = await loaded.unload(encoderKey(request.model));
       const unloaded = await seq2seq.unload(request.model);
-      return model !== undefined || unloaded;
+      return encoder || unloaded;
     }
     case 'seq2seqInfo':
     case 'countInputTokens':
@@ -195,9 +184,17 @@ port.on('message', (message: HostToWorker) => {
     .finally(() => {
       cancelled.delete(id);
       running.delete(id);
+      trimWhenIdle();
     });
   running.set(id, done);
 });
+
+/** Unloads idle and surplus models once no request runs (a session is never released mid-run). */
+function trimWhenIdle(): void {
+  if (running.size > 0 || shuttingDown) return;
+  void loaded.trim(() => running.size === 0 && !shuttingDown).catch(() => undefined);
+}
+if (loaded.limits.idleMs > 0) setInterval(trimWhenIdle, Math.min(loaded.limits.idleMs, 60_000)).unref();
 
 post({ kind: 'notice', notice: { type: 'runtime', runtime: runtimeInfo } });
 post({ kind: 'ready' });

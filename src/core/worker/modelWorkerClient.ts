@@ -42,8 +42,11 @@ export interface ModelWorkerClientOptions {
   readonly workerScript: string;
   /** Called with worker log lines and lifecycle events. */
   readonly log?: (message: string) => void;
-  /** Extra environment for the worker (e.g. BERT_LENS_FORCE_WASM, BERT_LENS_WORKER_FAULT in tests). */
-  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Extra environment for the worker (e.g. BERT_LENS_FORCE_WASM, BERT_LENS_WORKER_FAULT in tests); a function is
+   * asked at each start, so settings it reads apply from the next (re)start.
+   */
+  readonly env?: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>);
   /** Called with what the worker tells unasked (which onnxruntime it runs on), once per worker start. */
   readonly onNotice?: (notice: WorkerNotice) => void;
 }
@@ -70,7 +73,7 @@ export class ModelWorkerClient {
     if (this.disposed) return Promise.reject(new WorkerRequestError('internal', 'The model worker has been shut down'));
     if (this.ready) return this.ready;
     const worker = new Worker(this.options.workerScript, {
-      env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', ...this.options.env },
+      env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', ...(typeof this.options.env === 'function' ? this.options.env() : this.options.env) },
       stdout: false,
       stderr: false,
     });

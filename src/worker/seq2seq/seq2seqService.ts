@@ -3,7 +3,7 @@
  * runs generation / long-input summaries / cross-attention, and reports progress and streamed tokens through the
  * callbacks `modelWorker.ts` gives it. Wiring it in is a `case` per request type (see each method).
  */
-import { FailedLoads } from '../failedLoads';
+import { DEFAULT_MODEL_LIMITS, LoadedModels } from '../loadedModels';
 import type { LocalModel, WorkerProgress } from '../../protocol/worker';
 import { summarizeLong } from '../../core/summarize/longInput';
 import type { Seq2SeqWorkerRequest, Seq2SeqWorkerResults, StreamedUpdate, SummaryResult } from '../../protocol/summarize';
@@ -22,24 +22,12 @@ export interface Seq2SeqRequestContext {
 const STEP_PROGRESS_MS = 250;
 
 export class Seq2SeqService {
-  private readonly models = new Map<string, Promise<Seq2SeqModel>>();
-  private readonly failedLoads = new FailedLoads();
+  /** `loaded`: the worker's model cache, shared with the encoders (one limit for all loaded models). */
+  constructor(private readonly loaded: LoadedModels = new LoadedModels(DEFAULT_MODEL_LIMITS)) {}
 
   /** The loaded model for `model`, loading it on first use; a failed load fails again at once until its files change. */
   model(model: LocalModel): Promise<Seq2SeqModel> {
-    const key = keyOf(model);
-    let loaded = this.models.get(key);
-    if (!loaded) {
-      const failed = this.failedLoads.recall(key, model.dir);
-      if (failed !== undefined) return Promise.reject(failed);
-      loaded = Seq2SeqModel.load(model);
-      this.models.set(key, loaded);
-      loaded.catch((e: unknown) => {
-        this.models.delete(key);
-        this.failedLoads.remember(key, model.dir, e);
-      });
-    }
-    return loaded;
+    return this.loaded.get(keyOf(model), model.dir, () => Seq2SeqModel.load(model));
   }
 
   async handle<T extends Seq2SeqWorkerRequest>(request: T, ctx: Seq2SeqRequestContext): Promise<Seq2SeqWorkerResults[T['type']]> {
@@ -98,23 +86,19 @@ export class Seq2SeqService {
     };
   }
 
-  async unload(model: LocalModel): Promise<boolean> {
-    const key = keyOf(model);
-    const loaded = this.models.get(key);
-    this.models.delete(key);
-    if (loaded) await (await loaded).dispose();
-    return loaded !== undefined;
+  unload(model: LocalModel): Promise<boolean> {
+    return this.loaded.unload(keyOf(model));
   }
 
-  async dispose(): Promise<void> {
-    const all = [...this.models.values()];
-    this.models.clear();
-    for (const m of all) await (await m.catch(() => undefined))?.dispose();
+  dispose(): Promise<boolean> {
+    return this.loaded.unloadWhere((key) => key.startsWith(SEQ2SEQ_KEY));
   }
 }
 
+const SEQ2SEQ_KEY = 'seq2seq\u0000';
+
 function keyOf(model: LocalModel): string {
-  return `${model.dir}\u0000${model.dtype}`;
+  return `${SEQ2SEQ_KEY}${model.dir}\u0000${model.dtype}`;
 }
 
 /** Every decoder step checks for cancellation; `Generating` progress is sent at most every {@link STEP_PROGRESS_MS}. */
