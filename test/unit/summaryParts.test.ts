@@ -69,6 +69,16 @@ describe('summaries: the hover cache', () => {
     await cache.dispose(); // the rewrite it scheduled, before the folder goes
   });
 
+  it('a write before the file was read keeps the entries of the file', async () => {
+    const file = path.join(dir, 'cache.json');
+    fs.writeFileSync(file, JSON.stringify({ version: 1, entries: [['a', summary('a')], ['b', summary('b')]] }));
+    const cache = new SummaryCache(file, { saveDelayMs: 0 });
+    cache.set('early', summary('early'));
+    await cache.flush();
+    const written = JSON.parse(fs.readFileSync(file, 'utf8')) as { entries: [string, CachedSummary][] };
+    assert.deepEqual(written.entries.map(([k]) => k).sort(), ['a', 'b', 'early']);
+  });
+
   it('skips damaged entries (null, wrong arity, not a pair) without throwing, keeps the good ones and rewrites the file', async () => {
     const file = path.join(dir, 'cache.json');
     const entries = [null, ['a', summary('a')], ['x'], 5, ['b', null], [7, summary('n')], ['c', summary('c')], 'text'];

@@ -22,6 +22,7 @@
  * before it leaves the previous manifest, whose segments are untouched; after it, every segment it names was fsynced
  * first. Segments the manifest does not name are leftovers of an interrupted commit or compaction and are deleted.
  */
+import { writeFileAtomic } from '../atomicFile';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -155,37 +156,6 @@ export async function writeManifest(dir: string, manifest: Manifest): Promise<vo
     segments: manifest.segments.map(({ name, bytes, sha256 }) => ({ name, bytes, sha256 })),
   };
   await writeFileAtomic(path.join(dir, MANIFEST), `${JSON.stringify({ ...body, checksum: manifestChecksum(body) })}\n`);
-}
-
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
-  const handle = await fs.promises.open(tmp, 'wx');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.promises.rename(tmp, file);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
-  await syncDir(path.dirname(file));
-}
-
-/** fsync of a folder, so a rename in it survives power loss (not possible on Windows: skipped there). */
-export async function syncDir(dir: string): Promise<void> {
-  let handle: fs.promises.FileHandle | undefined;
-  try {
-    handle = await fs.promises.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Windows cannot open folders; NTFS journals renames itself.
-  } finally {
-    await handle?.close();
-  }
 }
 
 export interface SegmentHeader {

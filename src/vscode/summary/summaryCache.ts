@@ -5,9 +5,9 @@
  * damaged entries are left out, and the file is then written again from what is good. Least recently used entries
  * go first when the cache is full. No `vscode` import.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { removeStaleTemps, writeFileAtomic } from '../../core/atomicFile';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import type { SummaryMode } from '../../protocol/summaryView';
 
 /** One cached summary. */
@@ -108,11 +108,13 @@ export class SummaryCache {
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    // A write before the file was read would replace its entries with the few set meanwhile: read it first.
+    if (this.file) await this.load();
     if (!this.file || !this.dirty) return this.writing;
     this.dirty = false;
     const file = this.file;
     const body: CacheFile = { version: SUMMARY_CACHE_VERSION, entries: [...this.entries] };
-    this.writing = this.writing.then(() => writeAtomically(file, JSON.stringify(body))).then(
+    this.writing = this.writing.then(() => writeFileAtomic(file, JSON.stringify(body), { mkdir: true })).then(
       () => void this.writes++,
       (e: unknown) => this.options.log?.(`could not save the summary cache to ${file}: ${(e as Error).message}`),
     );
@@ -131,6 +133,7 @@ export class SummaryCache {
 
   private async read(): Promise<void> {
     if (!this.file) return;
+    await removeStaleTemps(this.file);
     let raw: string;
     try {
       raw = await fs.readFile(this.file, 'utf8');
@@ -191,17 +194,4 @@ function isCachedSummary(v: unknown): v is CachedSummary {
     (s.note === undefined || typeof s.note === 'string') &&
     (s.code === undefined || typeof s.code === 'boolean')
   );
-}
-
-/** Writes `data` under a private temporary name next to `file`, then renames it into place. */
-async function writeAtomically(file: string, data: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await fs.writeFile(temp, data);
-    await fs.rename(temp, file);
-  } catch (e) {
-    await fs.rm(temp, { force: true });
-    throw e;
-  }
 }
