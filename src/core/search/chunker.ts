@@ -422,6 +422,9 @@ function lineWindows(doc: Doc, from: number, to: number, sizes: Sizes, count: (t
   return out;
 }
 
+const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+
 /** Windows of one over-long line, cut at whitespace where possible, each within the hard limit. */
 function charWindows(doc: Doc, line: number, sizes: Sizes, count: (t: string) => number): Piece[] {
   const text = doc.lines[line]!;
@@ -444,6 +447,9 @@ function charWindows(doc: Doc, line: number, sizes: Sizes, count: (t: string) =>
       const space = text.lastIndexOf(' ', end);
       if (space > start + lo / 2) end = space;
     }
+    // Never between the two halves of a surrogate pair (an emoji, a CJK extension character).
+    if (end < text.length && end > start + 1 && isLowSurrogate(text.charCodeAt(end)) && isHighSurrogate(text.charCodeAt(end - 1))) end--;
+    else if (end < text.length && end === start + 1 && isLowSurrogate(text.charCodeAt(end)) && isHighSurrogate(text.charCodeAt(end - 1))) end++;
     let trimmedEnd = end;
     while (trimmedEnd > start && /\s/.test(text[trimmedEnd - 1]!)) trimmedEnd--;
     out.push({ startLine: line, endLine: line, startChar: start, endChar: trimmedEnd });
