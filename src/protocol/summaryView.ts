@@ -99,7 +99,9 @@ export type SummaryViewToHost =
   /** Summarise the source of summary `id` again in `mode`. */
   | { readonly type: 'rerun'; readonly id: number; readonly mode: SummaryMode }
   /** The view wants the cross-attention of summary `id`. */
-  | { readonly type: 'requestCrossAttention'; readonly id: number };
+  | { readonly type: 'requestCrossAttention'; readonly id: number }
+  /** Open the model picker for the summary model (after an abstractive summary could not be had). */
+  | { readonly type: 'chooseSummaryModel' };
 
 /** Longest text the host accepts from the panel (characters). */
 export const MAX_PANEL_TEXT = 1_000_000;
@@ -125,6 +127,7 @@ export function isSummaryViewMessage(m: unknown): m is SummaryViewToHost {
   const keys = Object.keys(m).sort().join(',');
   switch (m.type) {
     case 'ready':
+    case 'chooseSummaryModel':
       return keys === 'type';
     case 'cancel':
     case 'insertComment':

@@ -248,3 +248,69 @@ describe('Summaries in code-server (browser)', function () {
     await screenshot(page, 'summary-no-comment');
   });
 });
+
+describe('Summaries offline: no dead ends (browser)', function () {
+  this.timeout(240_000);
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+  let workspace: string;
+
+  before(async () => {
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-offline-ws-'));
+    fs.writeFileSync(path.join(workspace, 'topics.md'), threeTopicDocument().text);
+    server = await startCodeServer({
+      workspace,
+      settings: {
+        'bertLens.model': 'bundled:use-lite',
+        // A Hub model behind a mirror that does not answer: what a machine without network sees.
+        'bertLens.summary.model': 'test/offline-summarizer',
+        'bertLens.hubMirror': 'http://127.0.0.1:9',
+        'bertLens.summary.mode': 'extractive',
+        'workbench.editor.enablePreview': false,
+      },
+    });
+    browser = await launchBrowser();
+    page = await openWorkbench(browser, server, { folder: workspace, extensionDevelopmentPath: repoRoot });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await screenshot(page, `summary-offline-failed-${this.currentTest.title}`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('Abstractive offline keeps the extractive summary, shows the error beside it with the next steps, and every action stays (issue 13 item 7)', async () => {
+    await openFile(page, 'topics.md');
+    await runCommand(page, 'BERT Lens: Summarize Document');
+    const panel = await summaryPanel(page);
+    await waitDone(panel, 'extractive');
+    const before = await panel.locator('#sentences .sentence').allTextContents();
+    assert.equal(before.length, 3);
+
+    await panel.locator('#rerun-abstractive').click();
+    await panel.locator('#failure').waitFor({ state: 'visible', timeout: 60_000 });
+    assert.match((await panel.locator('#failure-text').textContent()) ?? '', /Could not reach|offline-summarizer/);
+    // The good summary is back, with its actions.
+    assert.equal(await panel.locator('#summary').getAttribute('data-state'), 'done');
+    assert.equal(await panel.locator('#summary').getAttribute('data-mode'), 'extractive');
+    assert.deepEqual(await panel.locator('#sentences .sentence').allTextContents(), before);
+    for (const id of ['#retry-abstractive', '#choose-model', '#stay-extractive', '#copy', '#rerun-abstractive', '#rerun-extractive']) {
+      assert.ok(await panel.locator(id).isVisible(), `${id} is shown`);
+      assert.ok(await panel.locator(id).isEnabled(), `${id} is enabled`);
+    }
+    await panel.locator('#stay-extractive').click();
+    await panel.locator('#failure').waitFor({ state: 'hidden' });
+    assert.deepEqual(await panel.locator('#sentences .sentence').allTextContents(), before);
+    // Trying again really tries again (the runs counter moves) and lands in the same place.
+    const runs = Number(await panel.locator('#summary').getAttribute('data-runs'));
+    await panel.locator('#rerun-abstractive').click();
+    await poll(async () => Number(await panel.locator('#summary').getAttribute('data-runs')) > runs, { what: 'the retry to start' });
+    await panel.locator('#failure').waitFor({ state: 'visible', timeout: 60_000 });
+    assert.deepEqual(await panel.locator('#sentences .sentence').allTextContents(), before);
+  });
+});

@@ -295,6 +295,46 @@ export function register(): void {
       }
     });
 
+    it('a summary model that could not be had is not tried again on every Summarize, and raises no notification again; the panel retries it (issue 13 item 8)', async () => {
+      const s = await services();
+      const mirror = await HubMirror.start({});
+      const window = vscode.window as unknown as Record<string, unknown>;
+      const kinds = ['showInformationMessage', 'showWarningMessage', 'showErrorMessage'] as const;
+      const originals = kinds.map((k) => window[k]);
+      const shown: string[] = [];
+      try {
+        await configure({ hubMirror: mirror.url, 'summary.model': 'test/missing-summarizer', 'summary.mode': 'abstractive' });
+        const doc = await vscode.workspace.openTextDocument({ content: threeTopicDocument().text, language: 'markdown' });
+        await vscode.window.showTextDocument(doc);
+        await vscode.commands.executeCommand('bertLens.summarizeDocument');
+        await s.summaries.controller.lastRun;
+        assert.match(sent(s, 'error')[0]?.message ?? '', /missing-summarizer/);
+        const tried = mirror.requests.length;
+        assert.ok(tried > 0, 'the first Summarize tried the download');
+        kinds.forEach((k) => {
+          window[k] = (message: string) => {
+            shown.push(`${k}: ${message}`);
+            return Promise.resolve(undefined);
+          };
+        });
+        await vscode.commands.executeCommand('bertLens.summarizeDocument');
+        await s.summaries.controller.lastRun;
+        assert.match(sent(s, 'error')[0]?.message ?? '', /could not be had earlier this session.*try again/);
+        assert.equal(mirror.requests.length, tried, 'no second download attempt');
+        assert.deepEqual(shown, [], 'said in the panel, not in a notification');
+        // "Try Abstractive Again" in the panel really tries again.
+        await s.summaries.controller.handle({ type: 'rerun', id: sent(s, 'start')[0]!.id, mode: 'abstractive' });
+        assert.ok(mirror.requests.length > tried, 'the panel retry asked the mirror again');
+        await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      } finally {
+        kinds.forEach((k, i) => {
+          window[k] = originals[i];
+        });
+        await configure({ hubMirror: undefined, 'summary.model': fixture('tiny-t5'), 'summary.mode': 'auto' });
+        await mirror.stop();
+      }
+    });
+
     it('a newer summary waits for the model download an older one started instead of cancelling it', async function () {
       this.timeout(60_000);
       const s = await services();

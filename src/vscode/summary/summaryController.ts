@@ -159,7 +159,8 @@ export class SummaryController implements vscode.Disposable {
     try {
       await this.scheduler.user(async () => {
         const mode = forced ?? this.config.settings.summary.mode;
-        const chosen = mode === 'extractive' ? { notice: undefined } : await this.abstractiveModel(mode, abort.signal);
+        // A rerun the user asked for from the panel tries a failed download again; a plain Summarize does not.
+        const chosen = mode === 'extractive' ? { notice: undefined } : await this.abstractiveModel(mode, abort.signal, forced === 'abstractive');
         if (chosen.model) await this.abstractive(id, chosen.model, text, started, cts.token, abort.signal);
         else await this.extractive(id, text, document.languageId, started, cts.token, abort.signal, chosen.notice);
       });
@@ -170,7 +171,9 @@ export class SummaryController implements vscode.Disposable {
       }
       this.panel.post({ type: 'error', id, message: errorMessage(e) });
       // A mode is forced only by the panel's rerun: the panel shows the error, and a page raises no notification.
-      if (forced !== undefined) reportViewRequestError(this.logger, `Could not summarise ${label}`, e);
+      // A failure already reported this session is said in the panel only (no notification on every Summarize).
+      if (e instanceof RememberedUnavailable) this.logger.debug(`summary of ${label}: ${e.message}`);
+      else if (forced !== undefined) reportViewRequestError(this.logger, `Could not summarise ${label}`, e);
       else void reportError(this.logger, `Could not summarise ${label}`, e, () => this.start(document, range, kind, label, forced));
     } finally {
       if (this.running?.id === id) this.running = undefined;
@@ -186,19 +189,22 @@ export class SummaryController implements vscode.Disposable {
 
   /**
    * The seq2seq model to use, or (mode `auto` only) why there is none. `abstractive` mode throws instead of
-   * falling back.
+   * falling back. A model that could not be had is remembered for the session: later summaries do not try the
+   * download again (no "downloading…" flash on every Summarize) until the user asks from the panel (`retry`).
    */
-  private async abstractiveModel(mode: 'auto' | 'abstractive', signal: AbortSignal): Promise<{ model?: LocalModel; notice?: string }> {
+  private async abstractiveModel(mode: 'auto' | 'abstractive', signal: AbortSignal, retry: boolean): Promise<{ model?: LocalModel; notice?: string }> {
     const ref = this.seq2seq.ref('summary');
-    const known = this.seq2seq.unavailableReason('summary');
+    const known = retry ? undefined : this.seq2seq.unavailableReason('summary');
     if (known && mode === 'auto') return { notice: fallbackNotice(ref, known) };
+    if (known) throw new RememberedUnavailable(`${ref} could not be had earlier this session (${known.replace(/\.$/, '')}). Choose Abstractive in the Summary panel to try again.`);
     try {
       const model = await this.seq2seq.resolve('summary', signal);
       await this.seq2seq.info(model, signal);
       return { model };
     } catch (e) {
-      if (mode === 'abstractive' || isCancellation(e) || signal.aborted) throw e;
+      if (isCancellation(e) || signal.aborted) throw e;
       this.seq2seq.markUnavailable('summary', errorMessage(e));
+      if (mode === 'abstractive') throw e;
       return { notice: fallbackNotice(ref, errorMessage(e)) };
     }
   }
@@ -292,6 +298,9 @@ export class SummaryController implements vscode.Disposable {
         }
         case 'requestCrossAttention':
           return await this.crossAttention(request.id);
+        case 'chooseSummaryModel':
+          await vscode.commands.executeCommand('bertLens.selectModel', 'summaries');
+          return;
       }
     } catch (e) {
       reportViewRequestError(this.logger, `The Summary panel's ${request.type} request failed`, e);
@@ -411,6 +420,9 @@ function reanchor(run: SummaryRun, document: vscode.TextDocument): boolean {
   run.version = document.version;
   return true;
 }
+
+/** The summary model failed earlier this session and is not tried again until the user asks. */
+class RememberedUnavailable extends Error {}
 
 function fallbackNotice(ref: string, reason: string): string {
   return `Extractive summary: the abstractive model ${ref} is not available (${reason.replace(/\.$/, '')}). Set ${SETTING.summary} to a seq2seq model you have, or allow downloads.`;

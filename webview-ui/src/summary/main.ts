@@ -23,9 +23,15 @@ interface PanelState {
   readonly updates: number;
   /** Summaries started in this panel, re-runs included (read by tests: a re-run that never starts shows here). */
   readonly runs: number;
+  /** The last finished summary, kept while a re-run of the same text runs, and shown again when the re-run fails. */
+  readonly kept: KeptSummary | null;
+  /** Why the last run failed, shown beside the kept summary with the next steps; '' when it did not. */
+  readonly failure: string;
 }
 
-const EMPTY: PanelState = { id: null, phase: 'empty', source: null, mode: null, modelLabel: '', notice: '', text: '', message: '', summary: null, layer: 'mean', selected: null, updates: 0, runs: 0 };
+type KeptSummary = Pick<PanelState, 'id' | 'source' | 'summary' | 'text' | 'mode' | 'modelLabel' | 'notice'>;
+
+const EMPTY: PanelState = { id: null, phase: 'empty', source: null, mode: null, modelLabel: '', notice: '', text: '', message: '', summary: null, layer: 'mean', selected: null, updates: 0, runs: 0, kept: null, failure: '' };
 
 const host = connectToHost<SummaryViewToHost, PanelState>();
 let state: PanelState = { ...EMPTY, ...host.state };
@@ -57,7 +63,12 @@ const whereFrom = new WhereFrom({
   onChange: (layer, selected) => save({ layer, selected }),
 });
 const empty = h('p', { class: 'empty' }, 'Run “BERT Lens: Summarize Document”, “Summarize Selection” or “Summarize Function or Class at Cursor”.');
-app.append(empty, header, notice, status, summary, actions, whereFromButton, whereFromNote, whereFrom.element);
+const failureText = h('p', { class: 'failure-text', id: 'failure-text' });
+const retryButton = h('button', { type: 'button', id: 'retry-abstractive' }, 'Try Abstractive Again');
+const chooseModelButton = h('button', { type: 'button', id: 'choose-model', class: 'secondary' }, 'Choose a Summary Model…');
+const stayButton = h('button', { type: 'button', id: 'stay-extractive', class: 'secondary' }, 'Keep the Extractive Summary');
+const failure = h('div', { class: 'failure', id: 'failure', role: 'alert' }, failureText, h('div', { class: 'failure-actions' }, retryButton, chooseModelButton, stayButton));
+app.append(empty, header, notice, failure, status, summary, actions, whereFromButton, whereFromNote, whereFrom.element);
 
 sourceLink.addEventListener('click', (e) => {
   e.preventDefault();
@@ -69,6 +80,9 @@ commentButton.addEventListener('click', () => state.id !== null && !state.source
 abstractiveButton.addEventListener('click', () => rerun('abstractive'));
 extractiveButton.addEventListener('click', () => rerun('extractive'));
 whereFromButton.addEventListener('click', () => requestCrossAttention());
+retryButton.addEventListener('click', () => rerun('abstractive'));
+chooseModelButton.addEventListener('click', () => host.post({ type: 'chooseSummaryModel' }));
+stayButton.addEventListener('click', () => save({ failure: '' }));
 
 host.onMessage(isHostToSummaryView, (m) => receive(m));
 render();
@@ -79,7 +93,9 @@ host.post({ type: 'ready' });
 function receive(m: HostToSummaryView): void {
   if (m.type === 'start') {
     whereFrom.clear();
-    save({ ...EMPTY, id: m.id, phase: 'running', source: m.source, message: 'Choosing the model…', layer: state.layer, runs: (state.runs ?? 0) + 1 });
+    // The last summary is kept while a new run of the same text is under way: a failed re-run shows it again.
+    const sameText = state.kept !== null && state.kept.source?.label === m.source.label && state.kept.source.length === m.source.length;
+    save({ ...EMPTY, id: m.id, phase: 'running', source: m.source, message: 'Choosing the model…', layer: state.layer, runs: (state.runs ?? 0) + 1, kept: sameText ? state.kept : null });
     return;
   }
   if (m.id !== state.id) return;
@@ -95,12 +111,16 @@ function receive(m: HostToSummaryView): void {
     case 'stream':
       save({ text: m.text, updates: state.updates + 1, message: `Generating… ${m.step} tokens` });
       break;
-    case 'done':
-      save({ phase: 'done', summary: m.summary, text: m.summary.text, mode: m.summary.mode, modelLabel: m.summary.modelLabel, message: '' });
+    case 'done': {
+      const done = { phase: 'done', summary: m.summary, text: m.summary.text, mode: m.summary.mode, modelLabel: m.summary.modelLabel, message: '', failure: '' } as const;
+      save({ ...done, kept: { id: state.id, source: state.source, summary: done.summary, text: done.text, mode: done.mode, modelLabel: done.modelLabel, notice: state.notice } });
       if (m.summary.crossAttention === 'ready') requestCrossAttention();
       break;
+    }
     case 'error':
-      save({ phase: 'error', message: m.message });
+      // Never a dead end: the last good summary of this text comes back with its actions, the error beside it.
+      if (state.kept) save({ ...state.kept, phase: 'done', message: '', failure: m.message });
+      else save({ phase: 'error', message: m.message, failure: m.message });
       break;
     case 'cancelled':
       save({ phase: 'cancelled', message: 'Cancelled.' });
@@ -152,8 +172,11 @@ function render(): void {
   notice.textContent = [state.notice, done?.truncated ? 'The input was longer than the model reads: its end was not read.' : ''].filter(Boolean).join(' ');
   notice.hidden = notice.textContent === '';
 
+  failure.hidden = state.failure === '';
+  failureText.textContent = state.failure;
+  stayButton.hidden = state.summary?.mode !== 'extractive' || phase !== 'done';
   const running = phase === 'running';
-  status.hidden = phase === 'done' || phase === 'empty';
+  status.hidden = phase === 'done' || phase === 'empty' || (phase === 'error' && state.failure !== '');
   status.className = `status ${phase === 'error' ? 'error' : 'busy'}`;
   progressText.textContent = state.message;
   progressBar.hidden = !running;
@@ -188,9 +211,11 @@ function render(): void {
     if (whereFrom.summary.parentElement !== summary) summary.prepend(whereFrom.summary);
   } else whereFrom.summary.remove();
 
-  actions.hidden = phase !== 'done';
+  // After a failure with no summary to keep, the re-run buttons stay (copy and insert need a summary).
+  actions.hidden = phase !== 'done' && phase !== 'error';
+  copyButton.disabled = phase !== 'done';
   const noComment = source?.noComment;
-  commentButton.disabled = noComment !== undefined;
+  commentButton.disabled = noComment !== undefined || phase !== 'done';
   commentButton.title = noComment ?? 'Insert the summary as a comment above the summarised text';
   commentNote.textContent = noComment ?? '';
   commentNote.hidden = noComment === undefined;
