@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HubDownloader } from '../../src/core/models/hubDownloader';
 import { ModelResolver } from '../../src/core/models/modelResolver';
-import { commentProse, formatAsComment, insertCommentProblem } from '../../src/core/summarize/comments';
+import { blankDocTags, commentProse, formatAsComment, insertCommentProblem } from '../../src/core/summarize/comments';
 import { seq2seqFiles } from '../../src/core/summarize/seq2seqFiles';
 import { abstractiveSummary, crossAttentionMeans, extractiveSummary, finalInput } from '../../src/core/summarize/summarizer';
 import { ModelWorkerClient, WorkerRequestError } from '../../src/core/worker/modelWorkerClient';
@@ -213,6 +213,17 @@ describe('summaries: comments and paragraphs', () => {
     const p = commentProse(py, 'python')!;
     assert.deepEqual(p.split(/\s+/).filter(Boolean), ['Doubles', 'x.', 'Returns', 'a', 'number.', 'twice']);
     assert.equal(commentProse('x', 'no-such-language'), undefined);
+  });
+
+  it('reads doc-comment tags as prose: no @param, no {Type}, {@link X} as X, offsets kept (issue 13 item 9)', () => {
+    const code = ['/**', ' * Uploads a file, see {@link Storage}.', ' * @param {string} file the file to send', ' * @returns {Promise<void>} when it is stored', ' */', 'function up(file) {}'].join('\n');
+    const prose = commentProse(code, 'typescript')!;
+    assert.equal(prose.length, code.length);
+    assert.doesNotMatch(prose, /@param|@returns|\{string\}|\{Promise|\{@link/);
+    assert.match(prose, /Uploads a file, see +Storage/);
+    assert.match(prose, /file the file to send/);
+    assert.match(prose, /when it is stored/);
+    assert.equal(blankDocTags('mail me at a@b.c'), 'mail me at a@b.c', 'an address is not a tag');
   });
 
   it('finds paragraphs, Markdown sections and their sizes', () => {

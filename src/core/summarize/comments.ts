@@ -150,5 +150,17 @@ export function commentProse(code: string, languageId: string): string | undefin
     }
     i++;
   }
-  return out.join('');
+  return blankDocTags(out.join(''));
+}
+
+/**
+ * Doc-comment syntax read as prose says nothing: `@param {string} file the file` becomes `file the file`,
+ * `{@link Foo}` becomes `Foo`, other block tags (`@returns`, `@throws`, …) lose their tag. Characters are replaced
+ * by spaces, so offsets stay those of the code.
+ */
+export function blankDocTags(prose: string): string {
+  const blank = (m: string): string => m.replace(/[^\n]/g, ' ');
+  return prose
+    .replace(/\{@(?:link|linkcode|linkplain)\s+([^}\n]*)\}/g, (m, inner: string) => ` ${inner}`.padEnd(m.length, ' '))
+    .replace(/(^|[ \t])@[A-Za-z]+(?:[ \t]+\{[^{}\n]*\})?/gm, (m, lead: string) => lead + blank(m.slice(lead.length)));
 }

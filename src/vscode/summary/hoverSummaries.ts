@@ -17,6 +17,11 @@ import type { SummaryTarget, SummaryTargets } from './summaryTargets';
 /** The bundled encoder: hover summaries in extractive mode never need a download. */
 const BUNDLED: LocalModel = { ref: USE_LITE_REF, dir: '', dtype: 'fp32' };
 
+/** What a hover summarises: a documented symbol without its doc comment, else the target's text. */
+function hoverText(target: SummaryTarget): string {
+  return target.undocumentedText ?? target.text;
+}
+
 /** Hover summaries are short: sentences picked, characters, and generated tokens at most. */
 const HOVER_SENTENCES = 2;
 const HOVER_CHARS = 400;
@@ -53,21 +58,29 @@ export class HoverSummaries {
   keyOf(document: vscode.TextDocument, target: SummaryTarget): string {
     const { mode } = this.config.settings.hover;
     const model = mode === 'abstractive' ? `${this.seq2seq.ref('hover')}\u0000${this.config.settings.summary.dtype}` : USE_LITE_REF;
-    return SummaryCache.key('hover-v1', mode, model, document.languageId, target.text);
+    return SummaryCache.key('hover-v2', mode, model, document.languageId, hoverText(target));
   }
 
   /** Looks `target` up as a user request, waiting at most `budgetMs`. */
   lookup(document: vscode.TextDocument, target: SummaryTarget, budgetMs: number): Promise<LookupResult> {
-    return this.store.lookup(this.keyOf(document, target), (signal) => this.compute(document.languageId, target.text, signal, true), budgetMs);
+    return this.store.lookup(this.keyOf(document, target), (signal) => this.compute(document.languageId, target, signal, true), budgetMs);
   }
 
   /** Summarises `target` in the background unless it is cached (abstractive mode: only when the model needs no download). */
   warm(document: vscode.TextDocument, target: SummaryTarget): Promise<void> {
     if (this.config.settings.hover.mode === 'abstractive' && !this.seq2seq.isLocal('hover') && !this.seq2seq.unavailableReason('hover')) return Promise.resolve();
-    return this.store.warm(this.keyOf(document, target), (signal) => this.compute(document.languageId, target.text, signal, false));
+    return this.store.warm(this.keyOf(document, target), (signal) => this.compute(document.languageId, target, signal, false));
   }
 
-  private async compute(languageId: string, text: string, signal: AbortSignal | undefined, interactive: boolean): Promise<CachedSummary> {
+  private async compute(languageId: string, target: SummaryTarget, signal: AbortSignal | undefined, interactive: boolean): Promise<CachedSummary> {
+    const summary = await this.summarise(languageId, hoverText(target), signal, interactive);
+    if (target.undocumentedText === undefined) return summary;
+    // The doc comment is in the language's hover right above: say what the body does instead.
+    const note = ['of the body (its doc comment is shown above)', summary.note].filter(Boolean).join('; ');
+    return { ...summary, note };
+  }
+
+  private async summarise(languageId: string, text: string, signal: AbortSignal | undefined, interactive: boolean): Promise<CachedSummary> {
     let note: string | undefined;
     if (this.config.settings.hover.mode === 'abstractive') {
       const known = this.seq2seq.unavailableReason('hover');

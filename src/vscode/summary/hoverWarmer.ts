@@ -22,6 +22,9 @@ export class HoverWarmer implements vscode.Disposable {
   ) {
     this.disposables = [
       vscode.window.onDidChangeActiveTextEditor(() => this.restart()),
+      // Symbols come from the language server, which may take seconds on a file just opened: ask at once, so the
+      // first hover finds its target within its budget instead of showing nothing.
+      vscode.window.onDidChangeVisibleTextEditors((editors) => this.primeSymbols(editors)),
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
         if (e.textEditor === vscode.window.activeTextEditor) this.restart();
       }),
@@ -29,7 +32,13 @@ export class HoverWarmer implements vscode.Disposable {
         if (e.contentChanges.length > 0 && e.document === vscode.window.activeTextEditor?.document) this.restart();
       }),
     ];
+    this.primeSymbols(vscode.window.visibleTextEditors);
     this.restart();
+  }
+
+  /** Asks for the symbols of visible documents that get hovers (cached per document version by the targets). */
+  private primeSymbols(editors: readonly vscode.TextEditor[]): void {
+    for (const e of editors) if (this.summaries.enabledFor(e.document)) void this.summaries.targets.prime(e.document);
   }
 
   /** Stops background work and waits for the editor to be idle again. */

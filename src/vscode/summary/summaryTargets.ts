@@ -13,6 +13,11 @@ export interface SummaryTarget {
   /** e.g. `upload.ts › uploadWithRetry`. */
   readonly label: string;
   readonly text: string;
+  /**
+   * A symbol with a doc comment (`/** … *\/`, `///`) that the language's own hover already shows: its text without
+   * that comment, which is what a summary hover summarises (repeating the doc comment would say nothing new).
+   */
+  readonly undocumentedText?: string;
 }
 
 const SUMMARISED_KINDS = new Set([
@@ -106,6 +111,16 @@ export class SummaryTargets implements vscode.Disposable {
     return out.slice(0, limit);
   }
 
+  /** Asks for `document`'s symbols now (code only), so a hover soon after finds them cached. */
+  async prime(document: vscode.TextDocument): Promise<void> {
+    if (hoverable(document) && !SummaryTargets.isProse(document.languageId)) await this.symbolsOf(document);
+  }
+
+  /** Whether `document`'s symbols for its current version were asked for already (read by tests). */
+  asked(document: vscode.TextDocument): boolean {
+    return this.symbols.get(document.uri.toString())?.version === document.version;
+  }
+
   private async symbolsOf(document: vscode.TextDocument): Promise<FlatSymbol[]> {
     const key = document.uri.toString();
     const known = this.symbols.get(key);
@@ -126,12 +141,14 @@ export class SummaryTargets implements vscode.Disposable {
 
   private symbolTarget(document: vscode.TextDocument, symbol: FlatSymbol): SummaryTarget {
     const range = withLeadingComments(document, symbol.range);
+    const documented = range.start.line < symbol.range.start.line && isDocComment(document.lineAt(range.start.line).text);
     return {
       kind: 'symbol',
       range,
       trigger: symbol.selectionRange,
       label: `${path.basename(document.uri.path)} › ${symbol.name}`,
       text: document.getText(range),
+      ...(documented ? { undocumentedText: document.getText(symbol.range) } : {}),
     };
   }
 
@@ -200,6 +217,11 @@ function flatten(found: readonly (vscode.DocumentSymbol | vscode.SymbolInformati
 }
 
 /** Extends a symbol's range up over the comment block, decorators and blank-free lines right above it. */
+/** A line opening a doc comment, which language hovers show (JSDoc, TSDoc, Javadoc, C#/Rust `///`, Rust `//!`). */
+function isDocComment(line: string): boolean {
+  return /^\s*(\/\*\*(?!\/)|\/\/\/|\/\/!)/.test(line);
+}
+
 function withLeadingComments(document: vscode.TextDocument, range: vscode.Range): vscode.Range {
   const syntax = commentSyntax(document.languageId);
   if (!syntax) return range;
