@@ -5,9 +5,12 @@ import type { Embeddings, ModelInfo } from '../../protocol/worker';
 import { SentencePieceTokenizer, type SentencePiece } from '../../core/text/sentencePiece';
 import { collectAttention, type Checkpoint, type EncoderModel } from '../encoderModel';
 import { CodedError } from '../errors';
-import { embedBatching, embedInBudget, type TokenBudget } from '../tokenBudget';
+import { DEFAULT_TOKEN_BUDGET, embedBatching, embedInBudget, type TokenBudget } from '../tokenBudget';
 import { defaultUseAssetsDir, readUseAssets } from './useAssets';
 import { buildUseOnnxModel, USE_ATTENTION_NODES, type UseArchitecture } from './useOnnxGraph';
+
+/** Runs of up to 256 padded tokens: at most two full-length (128-token) texts; measured in {@link DEFAULT_TOKEN_BUDGET}'s notes. */
+const USE_TOKEN_BUDGET: TokenBudget = { ...DEFAULT_TOKEN_BUDGET, budget: 256 };
 
 /** The model reference of the bundled encoder, in settings, the CLI and stored-vector keys. */
 export { USE_LITE_REF };
@@ -89,7 +92,7 @@ export class UseEncoder implements EncoderModel {
       maxTokens: architecture.maxTokens,
       loadMs: performance.now() - started,
     };
-    return new UseEncoder(info, assetsDir, tokenizer, session, architecture, options.batching ?? embedBatching());
+    return new UseEncoder(info, assetsDir, tokenizer, session, architecture, options.batching ?? embedBatching(USE_TOKEN_BUDGET));
   }
 
   /** The SentencePiece pieces of `text` with their ranges, before the model's 128-token cut. */
