@@ -51,7 +51,8 @@ declare const BERT_LENS_TEST_HOOKS: boolean;
 
 /**
  * onnxruntime intra-op threads for the native runtime: one core left for the editor (and the extension host's
- * indexer), at least 1, at most 8. On a loaded 2-core machine 1 thread measured as fast as 2 (out/bench/throughput.js).
+ * indexer), at least 1, at most 8. On a shared 2-core machine 1 thread embedded 1.3–2× faster than 2
+ * (out/bench/throughput.js): two threads wait on each other whenever another process holds a core.
  * Development builds read `BERT_LENS_ORT_THREADS` so benchmarks can compare.
  */
 export function intraOpThreads(): number {

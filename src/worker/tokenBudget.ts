@@ -5,10 +5,10 @@ import type { Checkpoint } from './encoderModel';
  * How an embed request is cut into onnxruntime runs. Texts are tokenised a window at a time, sorted by token count
  * inside the window, and grouped so that a run's padded size (rows × longest row) stays within `budget` tokens; a
  * text longer than half the budget runs alone. Measured on 2 loaded cores with the indexer's calls of 32 texts
- * (out/bench/throughput.js): batches of 16 by count padded TypeScript's lib.*.d.ts passages by +57% (MiniLM-size
+ * (out/bench/throughput.js): batches of 16 by count padded TypeScript's lib.*.d.ts passages by +46–57% (MiniLM-size
  * BERT) and +18% (bundled encoder); a budget of 512 tokens (BERT) or 256 (bundled encoder, 128-token limit) pads
- * them by 2–3% and ran as fast as larger budgets or faster, with less memory: on two cores, attention grows with the
- * square of the padded length and batching long rows buys little.
+ * them by 2–3%. Larger budgets pad more (+6–13% at 1024–2048) and were no faster within the noise, with more memory:
+ * on two cores, attention grows with the square of the padded length and batching long rows buys little.
  */
 export interface TokenBudget {
   /** Most padded tokens (rows × columns) in one run. */
