@@ -20,6 +20,7 @@ await require('esbuild').build({
   format: 'cjs',
   target: 'node20',
   external: ['onnxruntime-node', 'onnxruntime-common'],
+  define: { BERT_LENS_TEST_HOOKS: 'true' },
   logLevel: 'warning',
 });
 

@@ -11,6 +11,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { defaultUseAssetsDir } from '../../src/worker/use/useAssets';
 import { UseEncoder, type UseEncoderOptions } from '../../src/worker/use/useEncoder';
 import { UseTfjsReference } from '../../src/worker/use/useTfjsReference';
+import { DEFAULT_TOKEN_BUDGET } from '../../src/worker/tokenBudget';
 import { passages, shortSentences } from './benchTexts';
 
 interface Options {
@@ -142,16 +143,16 @@ async function main(): Promise<void> {
   let worker: Worker | undefined;
   if (options.only !== 'tfjs') {
     const embed = (use: UseEncoder): TimedRun => (set) => timed(() => use.embed(inputs[set], async () => {}));
-    add('onnxruntime, batch 16 sorted by length (shipped default)', embed(shipped));
+    add('onnxruntime, token budget 2048 (shipped default)', embed(shipped));
     const variants: [string, UseEncoderOptions][] = options.quick
       ? []
       : [
-          ['onnxruntime, batch 32 sorted', { batchSize: 32 }],
-          ['onnxruntime, batch 32 sorted, memory arena on', { batchSize: 32, memoryArena: true }],
-          ['onnxruntime, batch 16 sorted, threads spin', { spinning: true }],
-          ['onnxruntime, batch 64 sorted', { batchSize: 64 }],
-          ['onnxruntime, batch 8 sorted', { batchSize: 8 }],
-          ['onnxruntime, 1 thread, batch 16 sorted', { threads: 1 }],
+          ['onnxruntime, token budget 4096', { batching: { ...DEFAULT_TOKEN_BUDGET, budget: 4096 } }],
+          ['onnxruntime, token budget 4096, memory arena on', { batching: { ...DEFAULT_TOKEN_BUDGET, budget: 4096 }, memoryArena: true }],
+          ['onnxruntime, token budget 2048, threads spin', { spinning: true }],
+          ['onnxruntime, token budget 8192', { batching: { ...DEFAULT_TOKEN_BUDGET, budget: 8192, maxRows: 64 } }],
+          ['onnxruntime, token budget 1024', { batching: { ...DEFAULT_TOKEN_BUDGET, budget: 1024 } }],
+          ['onnxruntime, 1 thread, token budget 2048', { threads: 1 }],
         ];
     for (const [name, variantOptions] of variants) {
       const use = await UseEncoder.load(dir, variantOptions);

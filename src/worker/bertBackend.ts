@@ -10,6 +10,7 @@ import { readOnnxGraph, withExtraOutputs } from '../core/onnx/onnxGraph';
 import { alignTokens, type AlignmentOptions } from '../core/text/tokenAlignment';
 import { collectAttention, type Checkpoint, type EncoderModel } from './encoderModel';
 import { CodedError } from './errors';
+import { embedBatching, embedInBudget, normalise } from './tokenBudget';
 import { specialAffixes, tokenizerJson } from './tokenizerInfo';
 
 // Models come from folders the host has already resolved; transformers.js must never go to the network itself.
@@ -40,7 +41,6 @@ const CONFIG_BOUNDS = {
   hiddenSize: [1, 65_536],
   maxPositions: [2, 1_048_576],
 } as const;
-const EMBED_BATCH = 16;
 
 interface BertConfig {
   readonly architecture: string;
@@ -112,7 +112,7 @@ export class BertModel implements EncoderModel {
     const extra = Array.isArray(attention) ? attention.map((t) => t.output) : [];
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(withExtraOutputs(bytes, extra), { graphOptimizationLevel: 'all' });
+      session = await ort.InferenceSession.create(withExtraOutputs(bytes, extra), { graphOptimizationLevel: 'all', intraOpNumThreads: ort.intraOpThreads() });
     } catch (e) {
       throw new CodedError('badModel', `onnxruntime could not load ${file}: ${(e as Error).message}`);
     }
@@ -165,7 +165,7 @@ export class BertModel implements EncoderModel {
     return { ids, pieces, all, start: all.length > room ? start : 0 };
   }
 
-  private feeds(batch: readonly number[][]): Record<string, ort.Tensor> {
+  private feeds(batch: readonly (readonly number[])[]): Record<string, ort.Tensor> {
     const rows = batch.length;
     const cols = Math.max(...batch.map((ids) => ids.length));
     const inputIds = new BigInt64Array(rows * cols);
@@ -188,41 +188,35 @@ export class BertModel implements EncoderModel {
   }
 
   /**
-   * Mean-pooled, L2-normalised vectors for `texts`, in order. Texts are batched by similar length;
-   * `checkpoint` runs between batches so the caller can report progress or abandon the work.
+   * Mean-pooled, L2-normalised vectors for `texts`, in order, in runs of similar token counts within a padded-token
+   * budget (see {@link embedInBudget}); `checkpoint` runs between runs so the caller can report progress or abandon
+   * the work.
    */
-  async embed(texts: readonly string[], checkpoint: Checkpoint): Promise<Embeddings> {
+  embed(texts: readonly string[], checkpoint: Checkpoint): Promise<Embeddings> {
+    return embedInBudget(texts, this.info.hiddenSize, (text) => this.encode(text).ids, (rows) => this.pooled(rows), checkpoint, embedBatching());
+  }
+
+  /** One run over token-id rows: each row's hidden states averaged over its tokens, then L2-normalised. */
+  private async pooled(rows: readonly (readonly number[])[]): Promise<Float32Array> {
     const dims = this.info.hiddenSize;
-    const vectors = new Float32Array(texts.length * dims);
-    // Batches of similar length waste little padding; tokenising batch by batch keeps cancellation prompt.
-    const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
-    for (let start = 0; start < order.length; start += EMBED_BATCH) {
-      await checkpoint(start, texts.length);
-      const indices = order.slice(start, start + EMBED_BATCH);
-      const batch = indices.map((i) => this.encode(texts[i]!).ids);
-      const out = await this.session.run(this.feeds(batch), [this.hiddenOutput]);
-      const hidden = out[this.hiddenOutput]!;
-      const [rows, cols, width] = hidden.dims as number[];
-      if (width !== dims || rows !== batch.length) {
-        throw new CodedError('badModel', `Model ${this.model.ref} returned hidden states of shape [${hidden.dims.join(', ')}], expected width ${dims}`);
-      }
-      const data = hidden.data as Float32Array;
-      indices.forEach((textIndex, r) => {
-        const length = batch[r]!.length;
-        const target = vectors.subarray(textIndex * dims, (textIndex + 1) * dims);
-        for (let t = 0; t < length; t++) {
-          const row = data.subarray((r * cols + t) * dims, (r * cols + t + 1) * dims);
-          for (let d = 0; d < dims; d++) target[d]! += row[d]!;
-        }
-        let norm = 0;
-        for (let d = 0; d < dims; d++) norm += target[d]! * target[d]!;
-        const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-        for (let d = 0; d < dims; d++) target[d]! *= scale;
-      });
-      hidden.dispose();
+    const out = await this.session.run(this.feeds(rows), [this.hiddenOutput]);
+    const hidden = out[this.hiddenOutput]!;
+    const [count, cols, width] = hidden.dims as number[];
+    if (width !== dims || count !== rows.length) {
+      throw new CodedError('badModel', `Model ${this.model.ref} returned hidden states of shape [${hidden.dims.join(', ')}], expected width ${dims}`);
     }
-    await checkpoint(texts.length, texts.length);
-    return { dims, count: texts.length, vectors };
+    const data = hidden.data as Float32Array;
+    const vectors = new Float32Array(rows.length * dims);
+    rows.forEach((ids, r) => {
+      const target = vectors.subarray(r * dims, (r + 1) * dims);
+      for (let t = 0; t < ids.length; t++) {
+        const row = data.subarray((r * cols! + t) * dims, (r * cols! + t + 1) * dims);
+        for (let d = 0; d < dims; d++) target[d]! += row[d]!;
+      }
+      normalise(target);
+    });
+    hidden.dispose();
+    return vectors;
   }
 
   /**

@@ -46,6 +46,22 @@ export function wasmThreads(): number {
   return Math.max(1, Math.min(4, Math.ceil(cores / 2)));
 }
 
+/** False in the production build (esbuild `define`). */
+declare const BERT_LENS_TEST_HOOKS: boolean;
+
+/**
+ * onnxruntime intra-op threads for the native runtime: one core left for the editor (and the extension host's
+ * indexer), at least 1, at most 8. On a shared 2-core machine 1 thread embedded 1.3–2× faster than 2
+ * (out/bench/throughput.js): two threads wait on each other whenever another process holds a core.
+ * Development builds read `BERT_LENS_ORT_THREADS` so benchmarks can compare.
+ */
+export function intraOpThreads(): number {
+  const forced = BERT_LENS_TEST_HOOKS ? Number(process.env.BERT_LENS_ORT_THREADS) : NaN;
+  if (Number.isInteger(forced) && forced > 0) return forced;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(8, cores - 1));
+}
+
 function loadWasm(): Ort {
   // Bundled into the worker (with its own onnxruntime-common, see esbuild.js); only the .wasm files come from disk.
   // eslint-disable-next-line @typescript-eslint/no-require-imports

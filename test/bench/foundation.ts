@@ -5,29 +5,17 @@
 //   node esbuild.js && node out/bench/foundation.js [--vscode] [--runs N]
 //
 // The MiniLM-size model is generated once into .cache/minilm with /usr/bin/python3 (Debian python3-torch).
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
 import type { LocalModel } from '../../src/protocol/worker';
-import { extensionHostMetrics } from '../harness/bench';
-import { repoRoot, workerScript } from '../harness/paths';
+import { ensureMiniLm, extensionHostMetrics } from '../harness/bench';
+import { workerScript } from '../harness/paths';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 30;
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function ensureMiniLm(): string {
-  const dir = path.join(repoRoot, '.cache', 'minilm');
-  if (!fs.existsSync(path.join(dir, 'onnx', 'model.onnx'))) {
-    console.log('generating a MiniLM-size random BERT into .cache/minilm (needs /usr/bin/python3 with torch)…');
-    execFileSync('/usr/bin/python3', [path.join(repoRoot, 'scripts/fixtures/make_bert.py'), '--minilm', dir], { stdio: 'inherit' });
-  }
-  return dir;
 }
 
 /** A text of exactly `tokens` tokens including [CLS]/[SEP], found by growing a sentence. */

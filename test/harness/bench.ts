@@ -1,4 +1,6 @@
 // Small helpers shared by the benchmarks.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { repoRoot } from './paths';
@@ -40,4 +42,14 @@ export async function extensionHostMetrics(grep: string): Promise<{ passed: numb
   } finally {
     await server.stop();
   }
+}
+
+/** The MiniLM-size random BERT (6 layers, 12 heads, hidden 384) in .cache/minilm, generated on first use (needs /usr/bin/python3 with torch). */
+export function ensureMiniLm(): string {
+  const dir = path.join(repoRoot, '.cache', 'minilm');
+  if (!fs.existsSync(path.join(dir, 'onnx', 'model.onnx'))) {
+    console.log('generating a MiniLM-size random BERT into .cache/minilm (needs /usr/bin/python3 with torch)…');
+    execFileSync('/usr/bin/python3', [path.join(repoRoot, 'scripts/fixtures/make_bert.py'), '--minilm', dir], { stdio: 'inherit' });
+  }
+  return dir;
 }

@@ -44,3 +44,25 @@ export function rowSumError(maps: AttentionMaps): number {
       }
   return worst;
 }
+
+/** Cosine of row `i` of `a` and row `j` of `b`, both row-major with `dims` columns. */
+export function rowCosine(a: Float32Array, i: number, b: Float32Array, j: number, dims: number): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let d = 0; d < dims; d++) {
+    const x = a[i * dims + d]!;
+    const y = b[j * dims + d]!;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** The smallest cosine between row r of `a` and row r of `b`, over all rows. */
+export function minRowCosine(a: Float32Array, b: Float32Array, dims: number): number {
+  let min = Infinity;
+  for (let r = 0; r < a.length / dims; r++) min = Math.min(min, rowCosine(a, r, b, r, dims));
+  return min;
+}

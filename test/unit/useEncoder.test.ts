@@ -12,7 +12,7 @@ import { repoRoot } from '../harness/paths';
 import { seededRandom } from '../harness/searchFakes';
 // The official tokenizer, as published (no TF.js model is loaded: only its pure-JS tokenizer is used).
 import { Tokenizer as OfficialTokenizer } from '@tensorflow-models/universal-sentence-encoder/dist/tokenizer';
-import { rowSumError } from '../harness/reference';
+import { rowCosine, rowSumError } from '../harness/reference';
 
 /** Paraphrase pairs on fourteen different topics, written for this test. */
 const PARAPHRASES: readonly (readonly [string, string])[] = [
@@ -59,19 +59,7 @@ interface TokenizerFixture {
 
 const noCheckpoint = async (): Promise<void> => {};
 
-function cosine(a: Float32Array, i: number, b: Float32Array, j: number, dims = 512): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let d = 0; d < dims; d++) {
-    const x = a[i * dims + d]!;
-    const y = b[j * dims + d]!;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return dot / Math.sqrt(na * nb);
-}
+const cosine = (a: Float32Array, i: number, b: Float32Array, j: number, dims = 512): number => rowCosine(a, i, b, j, dims);
 
 /**
  * Each token's range holds the text it stands for: after NFKC, the piece (without its '▁' space marker) is the

@@ -5,8 +5,12 @@ import type { Embeddings, ModelInfo } from '../../protocol/worker';
 import { SentencePieceTokenizer, type SentencePiece } from '../../core/text/sentencePiece';
 import { collectAttention, type Checkpoint, type EncoderModel } from '../encoderModel';
 import { CodedError } from '../errors';
+import { DEFAULT_TOKEN_BUDGET, embedBatching, embedInBudget, type TokenBudget } from '../tokenBudget';
 import { defaultUseAssetsDir, readUseAssets } from './useAssets';
 import { buildUseOnnxModel, USE_ATTENTION_NODES, type UseArchitecture } from './useOnnxGraph';
+
+/** Runs of up to 256 padded tokens: at most two full-length (128-token) texts; measured in {@link DEFAULT_TOKEN_BUDGET}'s notes. */
+const USE_TOKEN_BUDGET: TokenBudget = { ...DEFAULT_TOKEN_BUDGET, budget: 256 };
 
 /** The model reference of the bundled encoder, in settings, the CLI and stored-vector keys. */
 export { USE_LITE_REF };
@@ -15,9 +19,9 @@ export { USE_LITE_REF };
 const ATTENTION_CHAR_CAP = 64 * 1024;
 
 export interface UseEncoderOptions {
-  /** Texts per onnxruntime run; texts are sorted by length first so a batch holds similar lengths. */
-  readonly batchSize?: number;
-  /** onnxruntime intra-op threads; default: onnxruntime's choice (one per physical core). */
+  /** How texts are grouped into onnxruntime runs; default {@link embedBatching}. */
+  readonly batching?: TokenBudget;
+  /** onnxruntime intra-op threads; default {@link ort.intraOpThreads}. */
   readonly threads?: number;
   /**
    * Keep onnxruntime's CPU memory arena and memory-pattern planning. Off by default: with inputs of ever-changing
@@ -48,7 +52,7 @@ export class UseEncoder implements EncoderModel {
     private readonly tokenizer: SentencePieceTokenizer,
     private readonly session: ort.InferenceSession,
     private readonly architecture: UseArchitecture,
-    private readonly batchSize: number,
+    private readonly batching: TokenBudget,
   ) {}
 
   /**
@@ -73,7 +77,7 @@ export class UseEncoder implements EncoderModel {
         enableCpuMemArena: options.memoryArena ?? false,
         enableMemPattern: options.memoryArena ?? false,
         extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' }, inter_op: { allow_spinning: options.spinning ? '1' : '0' } } },
-        ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+        intraOpNumThreads: options.threads ?? ort.intraOpThreads(),
       });
     } catch (e) {
       throw new CodedError('badModel', `onnxruntime could not load the bundled encoder: ${(e as Error).message}`);
@@ -88,7 +92,7 @@ export class UseEncoder implements EncoderModel {
       maxTokens: architecture.maxTokens,
       loadMs: performance.now() - started,
     };
-    return new UseEncoder(info, assetsDir, tokenizer, session, architecture, options.batchSize ?? DEFAULT_BATCH);
+    return new UseEncoder(info, assetsDir, tokenizer, session, architecture, options.batching ?? embedBatching(USE_TOKEN_BUDGET));
   }
 
   /** The SentencePiece pieces of `text` with their ranges, before the model's 128-token cut. */
@@ -102,24 +106,18 @@ export class UseEncoder implements EncoderModel {
   }
 
   /**
-   * L2-normalised 512-d vectors for `texts`, in order. Texts are sorted by token count and run in batches of
-   * similar length (little padding); `checkpoint` runs between batches for progress and cancellation.
+   * L2-normalised 512-d vectors for `texts`, in order, in runs of similar token counts within a padded-token budget
+   * (see {@link embedInBudget}); `checkpoint` runs between runs for progress and cancellation.
    */
-  async embed(texts: readonly string[], checkpoint: Checkpoint): Promise<Embeddings> {
-    const dims = this.architecture.hiddenSize;
-    const vectors = new Float32Array(texts.length * dims);
-    const encoded = texts.map((t) => this.encodeIds(t));
-    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.length - encoded[b]!.length);
-    for (let start = 0; start < order.length; start += this.batchSize) {
-      await checkpoint(start, texts.length);
-      const indices = order.slice(start, start + this.batchSize);
-      const out = await this.run(indices.map((i) => encoded[i]!), ['embedding']);
-      const data = out.embedding!.data as Float32Array;
-      indices.forEach((textIndex, r) => vectors.set(data.subarray(r * dims, (r + 1) * dims), textIndex * dims));
-      out.embedding!.dispose();
-    }
-    await checkpoint(texts.length, texts.length);
-    return { dims, count: texts.length, vectors };
+  embed(texts: readonly string[], checkpoint: Checkpoint): Promise<Embeddings> {
+    return embedInBudget(texts, this.architecture.hiddenSize, (text) => this.encodeIds(text), (rows) => this.embedRows(rows), checkpoint, this.batching);
+  }
+
+  private async embedRows(rows: readonly (readonly number[])[]): Promise<Float32Array> {
+    const out = await this.run(rows, ['embedding']);
+    const data = (out.embedding!.data as Float32Array).slice();
+    out.embedding!.dispose();
+    return data;
   }
 
   /**
@@ -169,6 +167,3 @@ export class UseEncoder implements EncoderModel {
     await this.session.release();
   }
 }
-
-/** Measured on 2 cores (scripts/bench-use.mjs): 16 is as fast as 32 or 64 and holds less memory at a time. */
-const DEFAULT_BATCH = 16;
