@@ -45,7 +45,7 @@ export interface SearchHit {
   readonly startCharacter: number;
   readonly endLine: number;
   readonly endCharacter: number;
-  /** hybrid: reciprocal-rank-fusion score; vector: cosine similarity; lexical: BM25. Higher is better. */
+  /** hybrid: normalised combination of BM25 and cosine, 0–1; vector: cosine similarity; lexical: BM25. Higher is better. */
   readonly score: number;
   /** Exactly the document's text in the range. */
   readonly text: string;

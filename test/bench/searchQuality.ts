@@ -3,7 +3,7 @@
 // the bundled encoder (bundled:use-lite) and the real index (SemanticIndex, as the CLI's `search` uses it).
 //
 //   node esbuild.js && node out/bench/searchQuality.js [--sets undici-docs,lodash] [--modes lexical,vector,hybrid]
-//                                                      [--markdown] [--json FILE]
+//                                                      [--weights 0.5,0.7] [--markdown] [--json FILE] [--embed-cache DIR]
 //
 // Per corpus and mode: MRR@10, nDCG@10 and Recall@1/5/10 over files, and MRR@10 over passages (a passage counts when
 // it overlaps a relevant line range), for the tuned questions and the held-out third apart, next to a plain BM25
@@ -15,7 +15,7 @@ import { runUpdate, SemanticIndex } from '../../src/core/search/semanticIndex';
 import type { SearchMode } from '../../src/core/search/types';
 import { WorkerEmbedder } from '../../src/core/search/workerEmbedder';
 import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
-import { CorpusFiles, corpusTexts, EVAL_SETS, evaluateIndex, evaluateWholeFileBm25, loadEvalSet, mean, type EvalSet, type Scores } from '../harness/searchEval';
+import { CachedEmbedder, CorpusFiles, corpusTexts, EVAL_SETS, evaluateIndex, evaluateWholeFileBm25, loadEvalSet, mean, type EvalSet, type Scores } from '../harness/searchEval';
 import { workerScript } from '../harness/paths';
 
 function arg(name: string, fallback: string): string {
@@ -24,8 +24,12 @@ function arg(name: string, fallback: string): string {
 }
 const sets = arg('sets', EVAL_SETS.join(',')).split(',');
 const modes = arg('modes', 'lexical,vector,hybrid').split(',') as SearchMode[];
+/** Extra hybrid rows, one per share of the words (tuning the fusion). */
+const weights = arg('weights', '').split(',').filter((w) => w !== '').map(Number);
 const markdown = process.argv.includes('--markdown');
 const jsonOut = arg('json', '');
+/** For tuning only: vectors cached on disk by text, so index times are not cold. */
+const embedCache = arg('embed-cache', '');
 
 interface Row {
   readonly set: string;
@@ -47,12 +51,14 @@ async function evaluateSet(client: ModelWorkerClient, set: EvalSet): Promise<{ r
   const rows = halves(set, 'bm25 whole files', evaluateWholeFileBm25(await corpusTexts(source), set.queries));
   const store = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-lens-search-quality-'));
   try {
-    const embedder = await WorkerEmbedder.create(client, { ref: 'bundled:use-lite', dir: '', dtype: 'fp32' });
+    const worker = await WorkerEmbedder.create(client, { ref: 'bundled:use-lite', dir: '', dtype: 'fp32' });
+    const embedder = embedCache ? new CachedEmbedder(worker, embedCache) : worker;
     const index = await SemanticIndex.open({ storeDir: store, embedder });
     const t = performance.now();
     await runUpdate(index.update(source));
     const indexSeconds = (performance.now() - t) / 1000;
     for (const mode of modes) rows.push(...halves(set, mode, await evaluateIndex(index, set.queries, mode)));
+    for (const w of weights) rows.push(...halves(set, `hybrid w=${w}`, await evaluateIndex(index, set.queries, 'hybrid', { lexicalWeight: w })));
     const { files, chunks } = index.stats();
     await index.close();
     return { rows, indexSeconds, files, chunks };
@@ -80,7 +86,7 @@ async function main(): Promise<void> {
       const set = loadEvalSet(name);
       const r = await evaluateSet(client, set);
       const heldOut = set.queries.filter((q) => q.heldOut).length;
-      console.log(`${set.name} (${set.package}@${set.version}): ${r.files} files, ${r.chunks} passages, indexed in ${r.indexSeconds.toFixed(1)} s; ${set.queries.length - heldOut} tuned + ${heldOut} held-out questions`);
+      console.log(`${set.name} (${set.package}@${set.version}): ${r.files} files, ${r.chunks} passages, indexed in ${r.indexSeconds.toFixed(1)} s${embedCache ? ' (vectors from the cache)' : ''}; ${set.queries.length - heldOut} tuned + ${heldOut} held-out questions`);
       rows.push(...r.rows);
     }
   } finally {

@@ -1,6 +1,7 @@
 // Search-quality evaluation shared by the benchmark (out/bench/searchQuality.js) and the unit slice
 // (test/unit/searchQuality.test.ts): the question sets of test/eval/*.json, their corpora assembled from pinned npm
 // packages under node_modules, the retrieval metrics, and a whole-file BM25 baseline.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Bm25Index } from '../../src/core/search/bm25';
@@ -8,7 +9,7 @@ import { globToRegExp } from '../../src/core/search/globs';
 import { queryTerms } from '../../src/core/search/lexical';
 import { NodeFileSource } from '../../src/core/search/nodeFileSource';
 import type { SemanticIndex } from '../../src/core/search/semanticIndex';
-import type { FileSource, ListedItem, SearchMode, SearchOptions } from '../../src/core/search/types';
+import type { Embedder, FileSource, ListedItem, SearchMode, SearchOptions } from '../../src/core/search/types';
 import { repoRoot } from './paths';
 
 /** A relevant place for a question: a file (grade 2 = the answer, 1 = also useful) and its lines, 1-based inclusive. */
@@ -164,4 +165,50 @@ export function evaluateWholeFileBm25(files: readonly { relPath: string; text: s
     const hits = ranked.map((f) => ({ path: f.relPath, startLine: 1, endLine: f.text.split('\n').length }));
     return score(q, distinctPaths(hits), hits);
   });
+}
+
+/**
+ * Vectors kept on disk by text (one file per model, appended), so a tuning run re-embeds only texts it has not seen.
+ * Index times measured through it are not cold: the benchmark says so.
+ */
+export class CachedEmbedder implements Embedder {
+  private readonly cache = new Map<string, Float32Array>();
+  private readonly file: string;
+  readonly modelKey: string;
+  readonly dims: number;
+  readonly maxTokens: number;
+
+  constructor(
+    private readonly inner: Embedder,
+    dir: string,
+  ) {
+    ({ modelKey: this.modelKey, dims: this.dims, maxTokens: this.maxTokens } = inner);
+    fs.mkdirSync(dir, { recursive: true });
+    this.file = path.join(dir, `${inner.modelKey.replace(/[^A-Za-z0-9._-]+/g, '_')}.jsonl`);
+    if (fs.existsSync(this.file)) {
+      for (const line of fs.readFileSync(this.file, 'utf8').split('\n')) {
+        if (line === '') continue;
+        const [key, values] = JSON.parse(line) as [string, number[]];
+        this.cache.set(key, Float32Array.from(values));
+      }
+    }
+  }
+
+  async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array> {
+    const keys = texts.map((t) => createHash('sha256').update(t).digest('hex'));
+    const missing = [...new Set(texts.filter((_, i) => !this.cache.has(keys[i]!)))];
+    if (missing.length > 0) {
+      const vectors = await this.inner.embed(missing, signal);
+      const lines = missing.map((t, i) => {
+        const key = createHash('sha256').update(t).digest('hex');
+        const v = vectors.slice(i * this.dims, (i + 1) * this.dims);
+        this.cache.set(key, v);
+        return JSON.stringify([key, Array.from(v)]);
+      });
+      fs.appendFileSync(this.file, `${lines.join('\n')}\n`);
+    }
+    const out = new Float32Array(texts.length * this.dims);
+    keys.forEach((k, i) => out.set(this.cache.get(k)!, i * this.dims));
+    return out;
+  }
 }

@@ -106,7 +106,7 @@ describe('search panel: grouping, previews and explanations', () => {
       'meaning #1 · similarity 0.612 · words #2 (BM25 3.14) · terms: retri, upload',
     );
     assert.equal(whyText(hit({ text: 'x', why: { matchedTerms: [], matches: [], vectorRank: 4, similarity: 0.4 } })), 'meaning #4 · similarity 0.400 · no query words: matched by meaning');
-    assert.equal(scoreText(0.0325, 'hybrid'), 'score 32.5');
+    assert.equal(scoreText(0.8512, 'hybrid'), 'score 0.851');
     assert.equal(scoreText(0.61234, 'vector'), 'cos 0.612');
     assert.equal(scoreText(7.5, 'lexical'), 'BM25 7.50');
     assert.equal(lineRange(hit({ text: 'a\nb\nc' })), '11–13');

@@ -26,10 +26,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Bm25Index } from './bm25';
 import { chunkDocument, chunkerKey, type ChunkerOptions } from './chunker';
-import { reciprocalRankFusion } from './fusion';
+import { DEFAULT_LEXICAL_WEIGHT, weightedScoreFusion, type ScoredIds } from './fusion';
 import { queryTerms, tokenize } from './lexical';
 import { decodeLexicon, LexiconBuilder } from './lexicon';
 import { DEFAULT_MAX_FILE_BYTES } from './nodeFileSource';
+import { modelInput, shownText, storedPassage } from './passageText';
 import {
   acquireLock,
   FORMAT,
@@ -788,11 +789,11 @@ export class SemanticIndex {
     for (const c of chunks) {
       const slot = this.hashToSlot.get(c.hash);
       if (slot !== undefined) {
-        this.reviveText(slot, c.text);
+        this.reviveText(slot, storedPassage(c.context, c.text));
         run.chunksReused++;
       } else if (!run.queued.has(c.hash)) {
         run.queued.add(c.hash);
-        run.pending.set(c.hash, c.text);
+        run.pending.set(c.hash, storedPassage(c.context, c.text));
       } else run.chunksReused++;
     }
     run.waiting.push({ entry, contentHash, chunks });
@@ -812,7 +813,7 @@ export class SemanticIndex {
     }
     await this.settleInflight(run);
     run.signal?.throwIfAborted();
-    const promise = this.embedder.embed(texts, run.signal);
+    const promise = this.embedder.embed(texts.map(modelInput), run.signal);
     // Awaited later; a rejection while the next files are read must not count as unhandled.
     promise.catch(() => undefined);
     run.inflight = { hashes, texts, promise };
@@ -856,7 +857,7 @@ export class SemanticIndex {
           endCharacter: c.endCharacter,
           slot: this.hashToSlot.get(c.hash)!,
         }));
-        for (const c of doc.chunks) this.reviveText(this.hashToSlot.get(c.hash)!, c.text);
+        for (const c of doc.chunks) this.reviveText(this.hashToSlot.get(c.hash)!, storedPassage(c.context, c.text));
         const { uri, relPath, size, mtime } = doc.entry;
         this.setFile(uri, { uri, relPath, size, mtime, contentHash: doc.contentHash, chunks, overlay: false });
       } else run.waiting[kept++] = doc;
@@ -1156,14 +1157,14 @@ export class SemanticIndex {
         );
         const chunks = entry.chunks;
         const missing = new Map<string, string>();
-        for (const c of chunks) if (!this.hashToSlot.has(c.hash)) missing.set(c.hash, c.text);
+        for (const c of chunks) if (!this.hashToSlot.has(c.hash)) missing.set(c.hash, storedPassage(c.context, c.text));
         const hashes = [...missing.keys()];
         for (let i = 0; i < hashes.length && this.pendingOverlays.get(uri) === entry; i += this.batchSize) {
           // An update running beside this one may have embedded some of them meanwhile.
           const batch = hashes.slice(i, i + this.batchSize).filter((h) => !this.hashToSlot.has(h));
           if (batch.length === 0) continue;
           const texts = batch.map((h) => missing.get(h)!);
-          const vectors = await this.embedder.embed(texts, signal);
+          const vectors = await this.embedder.embed(texts.map(modelInput), signal);
           this.checkVectors(vectors, texts.length);
           batch.forEach((h, j) => this.addSlot(h, texts[j]!, vectors.subarray(j * this.dims, (j + 1) * this.dims)));
           this.embeddedTotal += batch.length;
@@ -1171,7 +1172,7 @@ export class SemanticIndex {
         if (this.closed) return applied;
         if (this.pendingOverlays.get(uri) !== entry) continue; // replaced or cleared meanwhile: its vectors stay cached
         this.pendingOverlays.delete(uri);
-        for (const c of chunks) this.reviveText(this.hashToSlot.get(c.hash)!, c.text);
+        for (const c of chunks) this.reviveText(this.hashToSlot.get(c.hash)!, storedPassage(c.context, c.text));
         const state: DocState = {
           uri: doc.uri,
           relPath: doc.relPath,
@@ -1200,7 +1201,7 @@ export class SemanticIndex {
   // ───────────────────────────── searching ─────────────────────────────
 
   /**
-   * The best passages for `query`. `hybrid` fuses the BM25 and vector rankings by reciprocal rank fusion; `vector`
+   * The best passages for `query`. `hybrid` combines the normalised BM25 and cosine scores ({@link weightedScoreFusion}); `vector`
    * ranks by cosine similarity; `lexical` by BM25. Each result says why it matched (query terms with their offsets in
    * the text, lexical and vector ranks, similarity). Vector scoring yields to the event loop every few milliseconds;
    * aborting `signal` rejects with an AbortError (a newer query should abort the older one). Unsaved contents count
@@ -1231,7 +1232,12 @@ export class SemanticIndex {
     let ranked: { slot: number; score: number }[];
     if (mode === 'lexical') ranked = lexical.map((s) => ({ slot: s.doc, score: s.score }));
     else if (mode === 'vector') ranked = vector.map((s) => ({ slot: s.doc, score: s.score }));
-    else ranked = reciprocalRankFusion([lexical.map((s) => s.doc), vector.map((s) => s.doc)], options.rrfK ?? 60).map((f) => ({ slot: f.id, score: f.score }));
+    else {
+      const qv = queryVector;
+      const similarity = (slot: number): number => (qv ? this.vectors.dot(slot, qv) : 0);
+      const ids = (list: Scored[]): ScoredIds[] => list.map((s) => ({ id: s.doc, score: s.score }));
+      ranked = weightedScoreFusion(ids(lexical), ids(vector), options.lexicalWeight ?? DEFAULT_LEXICAL_WEIGHT, similarity).map((f) => ({ slot: f.id, score: f.score }));
+    }
 
     const picked: { slot: number; score: number; occurrence: Occurrence }[] = [];
     for (const r of ranked) {
@@ -1247,7 +1253,7 @@ export class SemanticIndex {
     const idf = new Map(terms.map((t) => [t, this.bm25.idf(t)]));
     const results: SearchResult[] = [];
     for (const p of picked) {
-      const text = await this.textOf(p.slot);
+      const text = shownText(await this.textOf(p.slot));
       const matches = tokenize(text).filter((t) => termSet.has(t.term));
       const matched = terms.filter((t) => matches.some((m) => m.term === t));
       const lex = lexicalRank.get(p.slot);

@@ -96,7 +96,9 @@ export interface Chunk extends TextRange {
   readonly relPath: string;
   /** Exactly the document's text in the range. */
   readonly text: string;
-  /** First 16 bytes of SHA-256 of `text`, hex (32 characters). Keys the vector cache. */
+  /** Title and heading path (Markdown) or enclosing declarations (code), one line; '' when none. Embedded and indexed, never shown. */
+  readonly context: string;
+  /** First 16 bytes of SHA-256 of the stored passage (`storedPassage(context, text)`), hex (32 characters). Keys the vector cache. */
   readonly hash: string;
   /** UTF-16 offsets of the range in the document. */
   readonly startOffset: number;
@@ -130,7 +132,7 @@ export interface MatchExplanation {
 export interface SearchResult extends TextRange {
   readonly uri: string;
   readonly relPath: string;
-  /** hybrid: reciprocal-rank-fusion score; vector: cosine similarity; lexical: BM25 score. Higher is better. */
+  /** hybrid: normalised score combination, 0–1; vector: cosine similarity; lexical: BM25 score. Higher is better. */
   readonly score: number;
   readonly text: string;
   /** True when the passage comes from unsaved editor contents (an overlay). */
@@ -145,8 +147,8 @@ export interface SearchOptions {
   readonly k?: number;
   /** Candidates each retriever contributes to fusion; default max(100, 5k). */
   readonly candidates?: number;
-  /** Constant of reciprocal rank fusion, score = Σ 1 / (rrfK + rank); default 60. */
-  readonly rrfK?: number;
+  /** Share of the words in hybrid scores, 0–1 (the rest is meaning); default {@link DEFAULT_LEXICAL_WEIGHT}. */
+  readonly lexicalWeight?: number;
   /** Keep only results whose document passes (e.g. a folder scope). */
   readonly filter?: (relPath: string, uri: string) => boolean;
   readonly signal?: AbortSignal;

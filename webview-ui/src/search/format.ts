@@ -88,9 +88,9 @@ export function preview(hit: SearchHit, maxLines = 8): Preview {
   return { firstLine: hit.startLine + first, lines, hiddenBefore: first, hiddenAfter: Math.max(0, lastText - last) };
 }
 
-/** The score as the mode defines it: fusion score ×1000 for hybrid, cosine for vector, BM25 for lexical. */
+/** The score as the mode defines it: combined score (0–1) for hybrid, cosine for vector, BM25 for lexical. */
 export function scoreText(score: number, mode: SearchMode): string {
-  if (mode === 'hybrid') return `score ${(score * 1000).toFixed(1)}`;
+  if (mode === 'hybrid') return `score ${score.toFixed(3)}`;
   if (mode === 'vector') return `cos ${score.toFixed(3)}`;
   return `BM25 ${score.toFixed(2)}`;
 }
