@@ -26,7 +26,10 @@ const sets = arg('sets', EVAL_SETS.join(',')).split(',');
 const modes = arg('modes', 'lexical,vector,hybrid').split(',') as SearchMode[];
 /** Extra hybrid rows, one per share of the words (tuning the fusion). */
 const weights = arg('weights', '').split(',').filter((w) => w !== '').map(Number);
+const bm25 = { ...(arg('k1', '') ? { k1: Number(arg('k1', '')) } : {}), ...(arg('b', '') ? { b: Number(arg('b', '')) } : {}) };
 const markdown = process.argv.includes('--markdown');
+/** Per question of the tuned half: the rank of its best relevant file in each mode, and hybrid's first file. */
+const verbose = process.argv.includes('--verbose');
 const jsonOut = arg('json', '');
 /** For tuning only: vectors cached on disk by text, so index times are not cold. */
 const embedCache = arg('embed-cache', '');
@@ -53,11 +56,16 @@ async function evaluateSet(client: ModelWorkerClient, set: EvalSet): Promise<{ r
   try {
     const worker = await WorkerEmbedder.create(client, { ref: 'bundled:use-lite', dir: '', dtype: 'fp32' });
     const embedder = embedCache ? new CachedEmbedder(worker, embedCache) : worker;
-    const index = await SemanticIndex.open({ storeDir: store, embedder });
+    const index = await SemanticIndex.open({ storeDir: store, embedder, bm25 });
     const t = performance.now();
     await runUpdate(index.update(source));
     const indexSeconds = (performance.now() - t) / 1000;
-    for (const mode of modes) rows.push(...halves(set, mode, await evaluateIndex(index, set.queries, mode)));
+    const answers = new Map<string, (Scores & { files: string[] })[]>();
+    for (const mode of modes) {
+      answers.set(mode, await evaluateIndex(index, set.queries, mode));
+      rows.push(...halves(set, mode, answers.get(mode)!));
+    }
+    if (verbose) printRanks(set, answers);
     for (const w of weights) rows.push(...halves(set, `hybrid w=${w}`, await evaluateIndex(index, set.queries, 'hybrid', { lexicalWeight: w })));
     const { files, chunks } = index.stats();
     await index.close();
@@ -68,6 +76,14 @@ async function evaluateSet(client: ModelWorkerClient, set: EvalSet): Promise<{ r
 }
 
 const f3 = (x: number): string => x.toFixed(3);
+
+function printRanks(set: EvalSet, answers: Map<string, (Scores & { files: string[] })[]>): void {
+  set.queries.forEach((q, i) => {
+    if (q.heldOut) return;
+    const ranks = [...answers].map(([mode, a]) => `${mode[0]}${a[i]!.mrr > 0 ? Math.round(1 / a[i]!.mrr) : '-'}`);
+    console.log(`${q.id} ${ranks.join(' ').padEnd(12)} ${q.query.slice(0, 60).padEnd(60)} → ${q.relevant[0]!.path} | ${answers.get('hybrid')?.[i]!.files.slice(0, 3).join(' ')}`);
+  });
+}
 
 function table(rows: readonly Row[]): string {
   const head = ['corpus', 'method', 'half', 'MRR@10', 'nDCG@10', 'R@1', 'R@5', 'R@10', 'passage MRR@10'];

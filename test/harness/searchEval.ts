@@ -142,13 +142,14 @@ export function distinctPaths(hits: readonly Hit[]): string[] {
 /** Passages to fetch per question so that at least 10 distinct files are usually among them. */
 const PASSAGES_PER_QUESTION = 60;
 
-/** Answers every question of `queries` with `index` in `mode`; per question its scores. */
-export async function evaluateIndex(index: SemanticIndex, queries: readonly EvalQuery[], mode: SearchMode, options: Partial<SearchOptions> = {}): Promise<Scores[]> {
-  const out: Scores[] = [];
+/** Answers every question of `queries` with `index` in `mode`; per question its scores and its first files. */
+export async function evaluateIndex(index: SemanticIndex, queries: readonly EvalQuery[], mode: SearchMode, options: Partial<SearchOptions> = {}): Promise<(Scores & { files: string[] })[]> {
+  const out: (Scores & { files: string[] })[] = [];
   for (const q of queries) {
     const results = await index.search(q.query, { ...options, mode, k: PASSAGES_PER_QUESTION });
     const hits = results.map((r) => ({ path: r.relPath, startLine: r.startLine + 1, endLine: r.endLine + 1 }));
-    out.push(score(q, distinctPaths(hits), hits));
+    const files = distinctPaths(hits);
+    out.push({ ...score(q, files, hits), files: files.slice(0, 10) });
   }
   return out;
 }

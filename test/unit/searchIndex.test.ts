@@ -135,8 +135,8 @@ describe('search: SemanticIndex', function () {
     const fresh = [...after].filter((h) => !before.has(h));
     assert.equal(fresh.length, 1);
     assert.equal(summary.chunksEmbedded, 1);
-    // The model reads the passage under its context line (the document's heading path), which search never shows.
-    assert.deepEqual(embedder.embedded, ['Uploads\n## Licence\n\nThe licence terms allow redistribution in source and binary forms with attribution and a notice.']);
+    // The model reads the passage under its context line (the document's heading path, never shown), heading marks dropped.
+    assert.deepEqual(embedder.embedded, ['Uploads\nLicence\n\nThe licence terms allow redistribution in source and binary forms with attribution and a notice.']);
     assert.equal(source.reads - reads, 1, 'only the changed file is read');
     assert.equal(summary.filesUnchanged, 3);
     const hits = await index.search('attribution notice', { mode: 'lexical' });

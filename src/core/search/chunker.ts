@@ -200,9 +200,10 @@ export function chunkDocument(input: ChunkInput, options: ChunkerOptions): Chunk
   const blocks =
     kind === 'markdown' ? markdownBlocks(doc) : kind === 'text' ? paragraphBlocks(doc, 0, doc.lines.length - 1) : codeBlocks(doc, input.symbols);
   const pieces = pack(doc, blocks, sizes, count);
-  const contextOf = kind === 'markdown' ? markdownContext(doc) : kind === 'code' ? (line: number) => codeContext(doc, line) : () => [];
-  const contextChars = sizes.context * 3;
-  return pieces.map((p) => toChunk(doc, input, p, contextLine(contextOf(p.startLine), contextChars)));
+  const headings = kind === 'markdown' ? markdownContext(doc) : undefined;
+  const contextOf = (p: Piece): readonly string[] => (headings ? headings(p.startLine) : kind === 'code' ? codeContext(doc, p) : []);
+  const contextChars = sizes.context * 4;
+  return pieces.map((p) => toChunk(doc, input, p, contextLine(contextOf(p), contextChars)));
 }
 
 function toChunk(doc: Doc, input: ChunkInput, p: Piece, context: string): Chunk {
@@ -243,20 +244,66 @@ function markdownContext(doc: Doc): (line: number) => readonly string[] {
   return (line) => at[line] ?? [];
 }
 
-/** Declarations enclosing `line` (outermost first): each less indented line above that opens a declaration. */
-function codeContext(doc: Doc, line: number): string[] {
-  let first = line;
-  while (first < doc.lines.length - 1 && doc.blank(first)) first++;
-  let indent = indentOf(doc.lines[first] ?? '');
+/**
+ * Context of a code passage (outermost first): the declarations enclosing it (each less indented line above that opens
+ * one); for a passage that is all doc comment, the declaration the comment documents; for a passage that starts at a
+ * declaration whose doc comment lies above it, that comment's first sentence.
+ */
+function codeContext(doc: Doc, p: Piece): string[] {
+  let first = p.startLine;
+  while (first < p.endLine && doc.blank(first)) first++;
+  const out = enclosingDeclarations(doc, first);
+  if (COMMENT_LINE.test(doc.lines[first]!.trim())) {
+    let i = p.endLine + 1;
+    while (i < doc.lines.length && (doc.blank(i) || COMMENT_LINE.test(doc.lines[i]!.trim()))) i++;
+    if (i < doc.lines.length && isDeclaration(doc.lines[i]!.trim())) out.push(signature(doc.lines[i]!));
+  } else {
+    const summary = commentSummaryAbove(doc, first);
+    if (summary) out.push(summary);
+  }
+  return out;
+}
+
+const COMMENT_LINE = /^(\/\*|\*|\/\/|#(?!\[))/;
+
+function isDeclaration(trimmed: string): boolean {
+  return DECLARATION.test(trimmed) || /^[\w$.<>]+(\s+[\w$.<>]+)*\s*\(.*\)\s*(:[^{]*)?\{?$/.test(trimmed);
+}
+
+function signature(line: string): string {
+  return line.trim().replace(/\s*\{$/, '');
+}
+
+function enclosingDeclarations(doc: Doc, line: number): string[] {
+  let indent = indentOf(doc.lines[line] ?? '');
   const out: string[] = [];
   for (let i = line - 1; i >= 0 && indent > 0 && line - i < 2000; i--) {
     const text = doc.lines[i]!;
     if (doc.blank(i) || indentOf(text) >= indent) continue;
     indent = indentOf(text);
-    const trimmed = text.trim();
-    if (DECLARATION.test(trimmed) || /^[\w$.<>]+(\s+[\w$.<>]+)*\s*\(.*\)\s*(:[^{]*)?\{?$/.test(trimmed)) out.unshift(trimmed.replace(/\s*\{$/, ''));
+    if (isDeclaration(text.trim())) out.unshift(signature(text));
   }
   return out;
+}
+
+/** First sentence of the comment block right above `line` (a declaration's doc comment), markers removed. */
+function commentSummaryAbove(doc: Doc, line: number): string | undefined {
+  if (line === 0 || !isDeclaration(doc.lines[line]!.trim())) return undefined;
+  let i = line - 1;
+  while (i >= 0 && !doc.blank(i) && COMMENT_LINE.test(doc.lines[i]!.trim())) i--;
+  const words: string[] = [];
+  for (let j = i + 1; j < line; j++) {
+    const text = doc.lines[j]!.trim().replace(/^(\/\*+|\*+\/?|\/\/+|#+)\s?/, '').replace(/\*\/$/, '').trim();
+    if (text.startsWith('@')) break;
+    if (text === '') {
+      if (words.length > 0) break;
+      continue;
+    }
+    words.push(text);
+  }
+  const prose = words.join(' ');
+  const end = prose.search(/\.(\s|$)/);
+  return prose === '' ? undefined : end > 0 ? prose.slice(0, end + 1) : prose;
 }
 
 /** Blocks of non-blank lines separated by blank lines, within `from..to`. */

@@ -7,6 +7,8 @@
  *   stored = context + CONTEXT_SEPARATOR + text      (or just `text` when there is no context)
  */
 
+import { forEachTerm } from './lexical';
+
 /** ASCII record separator: never part of a context, and rare in text (a text holding it is always stored with one). */
 export const CONTEXT_SEPARATOR = '\u001e';
 
@@ -20,11 +22,46 @@ export function shownText(stored: string): string {
   return i < 0 ? stored : stored.slice(i + 1);
 }
 
-/** What the model reads: the context on a line of its own above the text. */
+/** How many times a context term counts in BM25, against once for a term of the text: headings say what a passage is about. */
+export const CONTEXT_TERM_WEIGHT = 2;
+
+/** Every BM25 term of a stored passage: those of its context {@link CONTEXT_TERM_WEIGHT} times, then those of its text. */
+export function forEachPassageTerm(stored: string, visit: (term: string) => void): void {
+  const i = stored.indexOf(CONTEXT_SEPARATOR);
+  if (i > 0) {
+    forEachTerm(stored.slice(0, i), (term) => {
+      for (let k = 0; k < CONTEXT_TERM_WEIGHT; k++) visit(term);
+    });
+  }
+  forEachTerm(i < 0 ? stored : stored.slice(i + 1), visit);
+}
+
+/** What the model reads: the context on a line of its own above the text, comment decoration left out. */
 export function modelInput(stored: string): string {
   const i = stored.indexOf(CONTEXT_SEPARATOR);
-  if (i < 0) return stored;
-  return i === 0 ? stored.slice(1) : `${stored.slice(0, i)}\n${stored.slice(i + 1)}`;
+  if (i < 0) return readable(stored);
+  return i === 0 ? readable(stored.slice(1)) : `${stored.slice(0, i)}\n${readable(stored.slice(i + 1))}`;
+}
+
+/** Comment markers at line starts and doc-comment bookkeeping tags (`@since 3.0.0`, `@category Array`). */
+const DECORATION = /^[ \t]*(\/\*+|\*+\/|\*(?!\*)|\/\/+|#+(?=\s))[ \t]?/;
+const BOOKKEEPING = /^@(static|memberOf|since|category|private|alias|function|name|kind|type|example|see|license|author|module|namespace|ignore)\b.*$/;
+
+/**
+ * The passage as prose for the model: comment markers and bookkeeping tags dropped, blank runs squeezed. The model's
+ * input is short (128 tokens for the bundled encoder), so decoration would push the words that carry meaning out.
+ */
+function readable(text: string): string {
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    let line = raw;
+    for (let m = DECORATION.exec(line); m && m[0] !== ''; m = DECORATION.exec(line)) line = line.slice(m[0].length);
+    line = line.replace(BOOKKEEPING, '').trimEnd();
+    if (line.trim() === '' && (out.length === 0 || out[out.length - 1] === '')) continue;
+    out.push(line.trim() === '' ? '' : line);
+  }
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return out.join('\n');
 }
 
 /** A context line made of parts (outermost first), without separators, kept within `maxChars` from the innermost. */

@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Bm25Index } from './bm25';
+import { Bm25Index, type Bm25Params } from './bm25';
 import { chunkDocument, chunkerKey, type ChunkerOptions } from './chunker';
 import { DEFAULT_LEXICAL_WEIGHT, weightedScoreFusion, type ScoredIds } from './fusion';
 import { queryTerms, tokenize } from './lexical';
@@ -90,6 +90,8 @@ export interface OpenIndexOptions {
   /** A read that takes longer is abandoned and the file reported unreadable; default 30 000 ms. */
   readonly readTimeoutMs?: number;
   readonly log?: (message: string) => void;
+  /** BM25 parameters (see {@link Bm25Params} for the defaults). */
+  readonly bm25?: Bm25Params;
 }
 
 export interface OpenReport {
@@ -341,10 +343,13 @@ export class SemanticIndex {
     this.log = options.log ?? (() => undefined);
     this.reader = new SegmentTextReader(storePath);
     this.vectorOptions = options.vectors ?? {};
+    this.bm25Params = options.bm25 ?? {};
     this.resetMemory();
   }
 
   private readonly vectorOptions: VectorStoreOptions;
+
+  private readonly bm25Params: Bm25Params;
 
   /** Folder of the index for `modelKey` under `storeDir`. */
   static storePathFor(storeDir: string, modelKey: string): string {
@@ -375,7 +380,7 @@ export class SemanticIndex {
 
   private resetMemory(): void {
     this.vectors = new VectorStore(this.dims, this.vectorOptions);
-    this.bm25 = new Bm25Index();
+    this.bm25 = new Bm25Index(this.bm25Params);
     this.hashToSlot = new Map();
     this.slotHash = [];
     this.textMem = [];
