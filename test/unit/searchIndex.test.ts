@@ -120,6 +120,19 @@ describe('search: SemanticIndex', function () {
     await index.close();
   });
 
+  it('hybrid ranks text repeated in many files (a licence banner) below a passage found once', async () => {
+    const banner = 'Licence compliance notice: this licence requires compliance with the licence.';
+    const files: Record<string, string> = { 'docs/compliance.md': 'Licence compliance: every dependency must use a licence we may ship.' };
+    for (let i = 0; i < 12; i++) files[`src/m${i}.ts`] = `${banner}\n\nexport const value${i} = ${i};`;
+    const index = await open(new HashingEmbedder());
+    await update(index, new MemoryFileSource(files));
+    const lexical = await index.search('licence compliance', { mode: 'lexical', k: 3 });
+    assert.ok(lexical[0]!.relPath.startsWith('src/'), 'on words alone the banner wins');
+    const hybrid = await index.search('licence compliance', { k: 3 });
+    assert.equal(hybrid[0]!.relPath, 'docs/compliance.md');
+    await index.close();
+  });
+
   it('re-embeds only the changed chunk on edit; unchanged files are not even read', async () => {
     const embedder = new HashingEmbedder();
     const index = await open(embedder);

@@ -1241,7 +1241,9 @@ export class SemanticIndex {
       const qv = queryVector;
       const similarity = (slot: number): number => (qv ? this.vectors.dot(slot, qv) : 0);
       const ids = (list: Scored[]): ScoredIds[] => list.map((s) => ({ id: s.doc, score: s.score }));
-      ranked = weightedScoreFusion(ids(lexical), ids(vector), options.lexicalWeight ?? DEFAULT_LEXICAL_WEIGHT, similarity).map((f) => ({ slot: f.id, score: f.score }));
+      ranked = weightedScoreFusion(ids(lexical), ids(vector), options.lexicalWeight ?? DEFAULT_LEXICAL_WEIGHT, similarity)
+        .map((f) => ({ slot: f.id, score: f.score * this.uniqueness(f.id) }))
+        .sort((a, b) => b.score - a.score);
     }
 
     const picked: { slot: number; score: number; occurrence: Occurrence }[] = [];
@@ -1287,6 +1289,14 @@ export class SemanticIndex {
       });
     }
     return results;
+  }
+
+  /**
+   * 1 for a passage found once, less for text repeated in many places (licence headers, banners, generated code),
+   * as IDF does for words: 1 / (1 + ln n) for n occurrences.
+   */
+  private uniqueness(slot: number): number {
+    return 1 / (1 + Math.log(Math.max(1, this.occ[slot]!.length)));
   }
 
   private bm25Score(slot: number, matches: readonly { term: string }[], idf: Map<string, number>): number {
