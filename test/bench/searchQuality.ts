@@ -15,7 +15,8 @@ import { runUpdate, SemanticIndex } from '../../src/core/search/semanticIndex';
 import type { SearchMode } from '../../src/core/search/types';
 import { WorkerEmbedder } from '../../src/core/search/workerEmbedder';
 import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
-import { CachedEmbedder, CorpusFiles, corpusTexts, EVAL_SETS, evaluateIndex, evaluateWholeFileBm25, loadEvalSet, mean, type EvalSet, type Scores } from '../harness/searchEval';
+import { percentile } from '../harness/bench';
+import { CachedEmbedder, CorpusFiles, corpusTexts, EVAL_SETS, evaluateIndex, evaluateWholeFileBm25, loadEvalSet, mean, type Answer, type EvalSet, type Scores } from '../harness/searchEval';
 import { workerScript } from '../harness/paths';
 
 function arg(name: string, fallback: string): string {
@@ -60,12 +61,14 @@ async function evaluateSet(client: ModelWorkerClient, set: EvalSet): Promise<{ r
     const t = performance.now();
     await runUpdate(index.update(source));
     const indexSeconds = (performance.now() - t) / 1000;
-    const answers = new Map<string, (Scores & { files: string[] })[]>();
+    const answers = new Map<string, Answer[]>();
     for (const mode of modes) {
       answers.set(mode, await evaluateIndex(index, set.queries, mode));
       rows.push(...halves(set, mode, answers.get(mode)!));
     }
     if (verbose) printRanks(set, answers);
+    const vector = answers.get('vector');
+    if (vector) similarityLine(set.name, vector);
     for (const w of weights) rows.push(...halves(set, `hybrid w=${w}`, await evaluateIndex(index, set.queries, 'hybrid', { lexicalWeight: w })));
     const { files, chunks } = index.stats();
     await index.close();
@@ -77,7 +80,16 @@ async function evaluateSet(client: ModelWorkerClient, set: EvalSet): Promise<{ r
 
 const f3 = (x: number): string => x.toFixed(3);
 
-function printRanks(set: EvalSet, answers: Map<string, (Scores & { files: string[] })[]>): void {
+/** Where a weak-match floor for this model could sit: similarities of the first vector hit, relevant or not. */
+function similarityLine(name: string, answers: readonly Answer[]): void {
+  const sims = (relevant: boolean): number[] => answers.filter((a) => a.topSimilarity !== undefined && a.topRelevant === relevant).map((a) => a.topSimilarity!);
+  const right = sims(true);
+  const wrong = sims(false);
+  const f = (v: number[], p: number): string => (v.length > 0 ? percentile(v, p).toFixed(3) : '-');
+  console.log(`${name}: similarity of the first vector hit: relevant p10 ${f(right, 10)} p50 ${f(right, 50)} (${right.length}); not relevant p50 ${f(wrong, 50)} p90 ${f(wrong, 90)} (${wrong.length})`);
+}
+
+function printRanks(set: EvalSet, answers: Map<string, Answer[]>): void {
   set.queries.forEach((q, i) => {
     if (q.heldOut) return;
     const ranks = [...answers].map(([mode, a]) => `${mode[0]}${a[i]!.mrr > 0 ? Math.round(1 / a[i]!.mrr) : '-'}`);

@@ -143,15 +143,28 @@ export function distinctPaths(hits: readonly Hit[]): string[] {
 const PASSAGES_PER_QUESTION = 60;
 
 /** Answers every question of `queries` with `index` in `mode`; per question its scores and its first files. */
-export async function evaluateIndex(index: SemanticIndex, queries: readonly EvalQuery[], mode: SearchMode, options: Partial<SearchOptions> = {}): Promise<(Scores & { files: string[] })[]> {
-  const out: (Scores & { files: string[] })[] = [];
+export async function evaluateIndex(index: SemanticIndex, queries: readonly EvalQuery[], mode: SearchMode, options: Partial<SearchOptions> = {}): Promise<Answer[]> {
+  const out: Answer[] = [];
   for (const q of queries) {
     const results = await index.search(q.query, { ...options, mode, k: PASSAGES_PER_QUESTION });
     const hits = results.map((r) => ({ path: r.relPath, startLine: r.startLine + 1, endLine: r.endLine + 1 }));
     const files = distinctPaths(hits);
-    out.push({ ...score(q, files, hits), files: files.slice(0, 10) });
+    const top = results[0];
+    out.push({
+      ...score(q, files, hits),
+      files: files.slice(0, 10),
+      ...(top?.why.similarity !== undefined ? { topSimilarity: top.why.similarity, topRelevant: q.relevant.some((r) => r.path === top.relPath) } : {}),
+    });
   }
   return out;
+}
+
+/** A question's scores, its first files, and the similarity of its first passage (when vectors were compared). */
+export interface Answer extends Scores {
+  readonly files: string[];
+  readonly topSimilarity?: number;
+  /** Whether the first passage is in a relevant file. */
+  readonly topRelevant?: boolean;
 }
 
 /** The baseline: plain BM25 (same tokeniser) over whole files, no passages; passage figures count the whole file. */

@@ -133,6 +133,17 @@ describe('search: SemanticIndex', function () {
     await index.close();
   });
 
+  it('flags results under the model’s similarity floor as weak matches', async () => {
+    const index = await open(new HashingEmbedder({ weakMatchBelow: 0.5 }));
+    await update(index, new MemoryFileSource(CORPUS));
+    const results = await index.search('the kettle is boiling', { mode: 'vector', k: 7 });
+    assert.equal(results[0]!.why.weakMatch, undefined, 'the passage that says it is a match');
+    const weak = results.filter((r) => r.why.weakMatch);
+    assert.ok(weak.length > 0 && weak.every((r) => r.why.similarity! < 0.5));
+    assert.ok(results.filter((r) => !r.why.weakMatch).every((r) => r.why.similarity! >= 0.5));
+    await index.close();
+  });
+
   it('re-embeds only the changed chunk on edit; unchanged files are not even read', async () => {
     const embedder = new HashingEmbedder();
     const index = await open(embedder);

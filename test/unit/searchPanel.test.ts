@@ -45,6 +45,8 @@ describe('search panel: protocol guards', () => {
     const h = hit({ text: 'retry the upload', why: { matchedTerms: ['upload'], matches: [{ start: 10, end: 16 }], lexicalRank: 1, vectorRank: 2, similarity: 0.5 } });
     assert.ok(isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3 }));
     assert.ok(isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3, unsavedPending: 2 }));
+    assert.ok(isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, why: { ...h.why, weakMatch: true } }], elapsedMs: 3 }));
+    assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, why: { ...h.why, weakMatch: 'yes' } }], elapsedMs: 3 }), 'weakMatch is a boolean');
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3, unsavedPending: -1 }), 'a negative count');
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3, unsavedPending: 'some' }));
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, why: { ...h.why, matches: [{ start: 10, end: 99 }] } }], elapsedMs: 3 }), 'a match outside the text');
@@ -106,6 +108,11 @@ describe('search panel: grouping, previews and explanations', () => {
       'meaning #1 · similarity 0.612 · words #2 (BM25 3.14) · terms: retri, upload',
     );
     assert.equal(whyText(hit({ text: 'x', why: { matchedTerms: [], matches: [], vectorRank: 4, similarity: 0.4 } })), 'meaning #4 · similarity 0.400 · no query words: matched by meaning');
+    assert.equal(
+      whyText(hit({ text: 'x', why: { matchedTerms: [], matches: [], vectorRank: 9, similarity: 0.11, weakMatch: true } })),
+      'meaning #9 · similarity 0.110 · no query words: weak match',
+      'under the model’s similarity floor a hit is not called a match by meaning',
+    );
     assert.equal(scoreText(0.8512, 'hybrid'), 'score 0.851');
     assert.equal(scoreText(0.61234, 'vector'), 'cos 0.612');
     assert.equal(scoreText(7.5, 'lexical'), 'BM25 7.50');

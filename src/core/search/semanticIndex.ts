@@ -1284,11 +1284,17 @@ export class SemanticIndex {
           ...(lex ? { lexicalRank: lex.rank } : {}),
           ...(lexicalScore !== undefined ? { lexicalScore } : {}),
           ...(vec ? { vectorRank: vec.rank } : {}),
-          ...(queryVector ? { similarity: this.vectors.dot(p.slot, queryVector) } : {}),
+          ...(queryVector ? this.similarityOf(p.slot, queryVector) : {}),
         },
       });
     }
     return results;
+  }
+
+  private similarityOf(slot: number, queryVector: Float32Array): { similarity: number; weakMatch?: true } {
+    const similarity = this.vectors.dot(slot, queryVector);
+    const floor = this.embedder.weakMatchBelow;
+    return floor !== undefined && similarity < floor ? { similarity, weakMatch: true } : { similarity };
   }
 
   /**

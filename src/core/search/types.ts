@@ -22,6 +22,8 @@ export interface Embedder {
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array>;
   /** Vector of a search query, when the model treats queries differently from passages (e.g. a `query: ` prefix). */
   embedQuery?(text: string, signal?: AbortSignal): Promise<Float32Array>;
+  /** Cosine similarity under which a passage without query words is a weak match, not a match by meaning (see modelConventions.ts). */
+  readonly weakMatchBelow?: number;
   /** Exact token count of `text` (special tokens excluded) when a tokenizer is at hand; else a heuristic is used. */
   countTokens?(text: string): number;
 }
@@ -127,6 +129,8 @@ export interface MatchExplanation {
   readonly vectorRank?: number;
   /** Cosine similarity of the query and the passage vectors, in [-1, 1]. */
   readonly similarity?: number;
+  /** True when the similarity is under the model's floor ({@link Embedder.weakMatchBelow}): not a match by meaning. */
+  readonly weakMatch?: boolean;
 }
 
 export interface SearchResult extends TextRange {

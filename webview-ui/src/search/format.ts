@@ -103,7 +103,7 @@ export function whyText(hit: SearchHit): string {
   if (w.similarity !== undefined) parts.push(`similarity ${w.similarity.toFixed(3)}`);
   if (w.lexicalRank !== undefined) parts.push(`words #${w.lexicalRank}${w.lexicalScore !== undefined ? ` (BM25 ${w.lexicalScore.toFixed(2)})` : ''}`);
   else if (w.lexicalScore !== undefined) parts.push(`BM25 ${w.lexicalScore.toFixed(2)}`);
-  parts.push(w.matchedTerms.length > 0 ? `terms: ${w.matchedTerms.join(', ')}` : 'no query words: matched by meaning');
+  parts.push(w.matchedTerms.length > 0 ? `terms: ${w.matchedTerms.join(', ')}` : w.weakMatch ? 'no query words: weak match' : 'no query words: matched by meaning');
   return parts.join(' · ');
 }
 
