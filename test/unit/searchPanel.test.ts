@@ -93,6 +93,15 @@ describe('search panel: grouping, previews and explanations', () => {
     assert.equal(plain.hiddenAfter, 0);
   });
 
+  it('drops the indentation the preview lines share, keeping the relative indents and the marks', () => {
+    const text = ['        if (failed) {', '          retry(upload);', '', '        }'].join('\n');
+    const start = text.indexOf('retry');
+    const p = preview(hit({ text, why: { matchedTerms: ['retri'], matches: [{ start, end: start + 5 }] } }));
+    assert.deepEqual(p.lines.map((l) => l.map((s) => (s.mark ? `[${s.text}]` : s.text)).join('')), ['if (failed) {', '  [retry](upload);', '', '}']);
+    const tabs = preview(hit({ text: '\t\tone\n\t\t\ttwo' }));
+    assert.deepEqual(tabs.lines.map((l) => l.map((s) => s.text).join('')), ['one', '\ttwo']);
+  });
+
   it('clips a term that spans lines to each line, and keeps CRLF text clean', () => {
     const text = 'alpha beta\r\ngamma delta';
     const p = preview(hit({ text, why: { matchedTerms: ['x'], matches: [{ start: 6, end: 16 }] } }));

@@ -35,7 +35,8 @@ export interface Preview {
 
 /**
  * At most `maxLines` lines of the passage, starting one line above the first line holding a query term (or at the
- * passage's start), with the terms marked. Blank lines at the edges are dropped.
+ * passage's start), with the terms marked and the indentation the lines share removed. Blank lines at the edges are
+ * dropped.
  */
 export function preview(hit: SearchHit, maxLines = 8): Preview {
   const text = hit.text;
@@ -67,11 +68,12 @@ export function preview(hit: SearchHit, maxLines = 8): Preview {
   let lastText = total - 1;
   while (lastText > last && lineText(lastText).trim() === '') lastText--;
   const matches = [...hit.why.matches].sort((a, b) => a.start - b.start);
+  const indent = commonIndent(Array.from({ length: last - first + 1 }, (_, j) => lineText(first + j)));
   const lines: Segment[][] = [];
   for (let i = first; i <= last; i++) {
-    const start = lineStarts[i]!;
     const content = lineText(i);
-    const end = start + content.length;
+    const start = lineStarts[i]! + Math.min(indent, content.length);
+    const end = lineStarts[i]! + content.length;
     const segments: Segment[] = [];
     let at = start;
     for (const m of matches) {
@@ -86,6 +88,22 @@ export function preview(hit: SearchHit, maxLines = 8): Preview {
     lines.push(segments);
   }
   return { firstLine: hit.startLine + first, lines, hiddenBefore: first, hiddenAfter: Math.max(0, lastText - last) };
+}
+
+/** Length of the leading whitespace all non-blank `lines` share (the preview drops it: no deep indents). */
+function commonIndent(lines: readonly string[]): number {
+  let prefix: string | undefined;
+  for (const line of lines) {
+    if (line.trim() === '') continue;
+    const lead = /^[ \t]*/.exec(line)![0];
+    if (prefix === undefined) prefix = lead;
+    else {
+      let n = 0;
+      while (n < prefix.length && n < lead.length && prefix[n] === lead[n]) n++;
+      prefix = prefix.slice(0, n);
+    }
+  }
+  return prefix?.length ?? 0;
 }
 
 /** The score as the mode defines it: combined score (0–1) for hybrid, cosine for vector, BM25 for lexical. */
