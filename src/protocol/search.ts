@@ -35,6 +35,8 @@ export interface SearchWhy {
   readonly vectorRank?: number;
   /** Cosine similarity of query and passage vectors, in [-1, 1]. */
   readonly similarity?: number;
+  /** The similarity is under the model's floor: without query words, a weak match rather than a match by meaning. */
+  readonly weakMatch?: boolean;
 }
 
 /** One passage found. Lines and characters are 0-based (VS Code's Range); `end` is exclusive. */
@@ -45,7 +47,7 @@ export interface SearchHit {
   readonly startCharacter: number;
   readonly endLine: number;
   readonly endCharacter: number;
-  /** hybrid: reciprocal-rank-fusion score; vector: cosine similarity; lexical: BM25. Higher is better. */
+  /** hybrid: normalised combination of BM25 and cosine, 0–1; vector: cosine similarity; lexical: BM25. Higher is better. */
   readonly score: number;
   /** Exactly the document's text in the range. */
   readonly text: string;
@@ -234,6 +236,7 @@ function isHit(h: unknown): h is SearchHit {
     (w.lexicalRank === undefined || isCount(w.lexicalRank)) &&
     (w.lexicalScore === undefined || typeof w.lexicalScore === 'number') &&
     (w.vectorRank === undefined || isCount(w.vectorRank)) &&
-    (w.similarity === undefined || typeof w.similarity === 'number')
+    (w.similarity === undefined || typeof w.similarity === 'number') &&
+    (w.weakMatch === undefined || typeof w.weakMatch === 'boolean')
   );
 }

@@ -156,6 +156,10 @@ describe('Semantic search panel in code-server (browser)', function () {
   });
 
   it('switches ranking modes from the picker and restores the query after the panel is hidden', async () => {
+    // Nothing in the workspace is about astronomy: by meaning alone the best passage is under the model's floor.
+    await view.locator('#query').fill('volcanic moons of distant planets');
+    await view.locator('#mode').selectOption('vector');
+    await poll(async () => /no query words: weak match$/.test((await view.locator('.hit').first().locator('.why').textContent()) ?? ''), { what: 'a weak match labelled as such' });
     await view.locator('#query').fill('receipt');
     await view.locator('#mode').selectOption('lexical');
     await poll(async () => (await view.locator('.hit').first().locator('.score').textContent())?.startsWith('BM25'), { what: 'lexical scores' });

@@ -8,6 +8,7 @@ export interface HashingEmbedderOptions {
   readonly maxTokens?: number;
   /** Artificial latency per embed call (ms). */
   readonly delayMs?: number;
+  readonly weakMatchBelow?: number;
 }
 
 /**
@@ -18,6 +19,7 @@ export class HashingEmbedder implements Embedder {
   readonly dims: number;
   readonly modelKey: string;
   readonly maxTokens: number;
+  readonly weakMatchBelow?: number;
   readonly embedded: string[] = [];
   calls = 0;
   private readonly delayMs: number;
@@ -27,6 +29,7 @@ export class HashingEmbedder implements Embedder {
     this.modelKey = options.modelKey ?? `hashing-${this.dims}`;
     this.maxTokens = options.maxTokens ?? 128;
     this.delayMs = options.delayMs ?? 0;
+    if (options.weakMatchBelow !== undefined) this.weakMatchBelow = options.weakMatchBelow;
   }
 
   async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array> {

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { chunkDocument, chunkerKey, documentKind, estimateTokens, type ChunkerOptions } from '../../src/core/search/chunker';
+import { contextLine, forEachPassageTerm, modelInput, shownText, storedPassage } from '../../src/core/search/passageText';
 import type { Chunk } from '../../src/core/search/types';
 
 const lines = (c: Chunk): [number, number] => [c.startLine, c.endLine];
@@ -188,5 +189,44 @@ describe('search: chunker', () => {
     assert.equal(a[0]!.hash, b[0]!.hash);
     assert.equal(b[0]!.startLine, 2);
     assert.deepEqual(chunk('c.md', '\n  \n', { maxTokens: 64 }), []);
+  });
+
+  it('gives each passage its context: Markdown heading path, enclosing code declarations, none for plain text', () => {
+    const md = ['# Pools', '', 'Intro.', '', '## Options', '', '```js', '# not a heading', '```', '', '### Timeouts', '', words(30, 'wait')].join('\n');
+    const mdChunks = chunk('docs/pool.md', md, { maxTokens: 200, targetTokens: 12, minTokens: 0 });
+    const timeouts = mdChunks.find((c) => c.text.startsWith('### Timeouts'))!;
+    assert.equal(timeouts.context, 'Pools > Options', 'ancestors only: the passage holds its own heading');
+    assert.equal(mdChunks[0]!.context, '');
+    const code = ['export class Uploader {', '  async retry(file: string): Promise<void> {', ...Array.from({ length: 30 }, (_, i) => `    await send(file, ${i});`), '  }', '}'].join('\n');
+    const inner = chunk('src/up.ts', code, { maxTokens: 200, targetTokens: 40 }).filter((c) => c.startLine > 2);
+    assert.ok(inner.length > 0);
+    assert.equal(inner[0]!.context, 'export class Uploader > async retry(file: string): Promise<void>');
+    assert.equal(chunk('a.txt', 'plain words', { maxTokens: 40 })[0]!.context, '');
+    // A doc comment cut from its function names the function; the function names the comment's first sentence.
+    const documented = ['/**', ' * Creates a duplicate-free version of an array. Only the first one is kept.', ...Array.from({ length: 20 }, (_, i) => ` * @param {Array} a${i} The array number ${i}.`), ' */', 'function uniq(array) {', '  return base(array);', '}'].join('\n');
+    const parts = chunk('uniq.js', documented, { maxTokens: 128 });
+    assert.ok(parts.length >= 2);
+    assert.equal(parts[0]!.context, 'function uniq(array)');
+    assert.equal(parts.at(-1)!.context, 'Creates a duplicate-free version of an array.');
+  });
+
+  it('stores the context with the passage, shows only the passage, and gives the model both', () => {
+    const stored = storedPassage('Pools > Options', 'Set the timeout.');
+    assert.equal(shownText(stored), 'Set the timeout.');
+    assert.equal(modelInput(stored), 'Pools > Options\nSet the timeout.');
+    assert.equal(storedPassage('', 'plain'), 'plain');
+    assert.equal(
+      modelInput(storedPassage('function uniq(array)', '/**\n * Creates a duplicate-free array.\n *\n * @since 0.1.0\n * @category Array\n * @param {Array} array The array.\n */')),
+      'function uniq(array)\nCreates a duplicate-free array.\n\n@param {Array} array The array.',
+      'comment markers and bookkeeping tags are left out of what the model reads',
+    );
+    const terms: string[] = [];
+    forEachPassageTerm(storedPassage('Pools', 'pool options'), (t) => terms.push(t));
+    assert.deepEqual(terms, ['pool', 'pool', 'pool', 'option'], 'context terms count twice in BM25');
+    assert.equal(shownText(storedPassage('', 'odd \u001e text')), 'odd \u001e text', 'a separator inside the text is never mistaken for one');
+    assert.equal(contextLine(['Title', 'Section', 'A long subsection name'], 32), 'Section > A long subsection name', 'the innermost parts are kept');
+    const a = chunk('a.md', '# A\n\nintro\n\n## B\n\nsame text', { maxTokens: 64, targetTokens: 4, minTokens: 0 });
+    const b = chunk('b.md', '# A\n\nother\n\n## C\n\nsame text', { maxTokens: 64, targetTokens: 4, minTokens: 0 });
+    assert.notEqual(a.at(-1)!.hash, b.at(-1)!.hash, 'the same text under another heading is another passage');
   });
 });

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chunkDocument } from '../../src/core/search/chunker';
 import { NodeFileSource } from '../../src/core/search/nodeFileSource';
+import { SCHEMA_VERSION } from '../../src/core/search/segmentStore';
 import { runUpdate, SemanticIndex, type OpenIndexOptions } from '../../src/core/search/semanticIndex';
 import { HashingEmbedder, seededRandom } from '../harness/searchFakes';
 
@@ -197,6 +198,24 @@ if (process.env[CHILD_ENV]) {
       const future = { ...rest, schema: 99 };
       fs.writeFileSync(manifest, JSON.stringify({ ...future, checksum: createHash('sha256').update(JSON.stringify(future)).digest('hex') }));
       await reopenAndRepair(/schema 99/);
+    });
+
+    it('an index of the previous format (schema 1: passages without context) is rebuilt, never misread', async () => {
+      const { path: dir, total } = await indexed();
+      assert.equal(SCHEMA_VERSION, 2);
+      // What the previous release left on disk: schema 1 in the manifest (with a valid checksum) and in every segment.
+      const manifest = path.join(dir, 'manifest.json');
+      const { checksum: _, ...body } = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+      const old = { ...body, schema: 1, chunkerKey: String(body.chunkerKey).replace(/^v\d+/, 'v1') };
+      fs.writeFileSync(manifest, JSON.stringify({ ...old, checksum: createHash('sha256').update(JSON.stringify(old)).digest('hex') }));
+      for (const seg of segments(dir)) {
+        const data = fs.readFileSync(path.join(dir, seg));
+        data.writeUInt32LE(1, 8);
+        fs.writeFileSync(path.join(dir, seg), data);
+      }
+      const { salvaged, embedded } = await reopenAndRepair(/schema 1, this version reads 2/);
+      assert.equal(salvaged, 0, 'no vector of the old format is reused');
+      assert.equal(embedded, total, 'every passage is embedded again');
     });
 
     it('vectors of the wrong width are never used: the index is rebuilt from scratch', async () => {

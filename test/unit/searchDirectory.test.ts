@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chunkDocument } from '../../src/core/search/chunker';
 import { defaultStoreDir, indexDirectory, searchDirectory, type SearchJson } from '../../src/core/search/directory';
+import { modelInput, storedPassage } from '../../src/core/search/passageText';
 import type { IndexProgress } from '../../src/core/search/types';
 import { WorkerEmbedder } from '../../src/core/search/workerEmbedder';
 import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
@@ -103,7 +104,13 @@ describe('search: indexDirectory / searchDirectory with the tiny BERT through th
   it('vector scores are the cosine similarity of the model’s vectors of query and passage', async () => {
     const [res] = (await collect(searchDirectory(dir, embedder, ['who may copy the software'], { store, mode: 'vector', k: 4, update: false }))) as [SearchJson];
     assert.equal(res.results.length, 4);
-    const vectors = await embedder.embed([res.query, ...res.results.map((r) => r.text)]);
+    // What the model read for each result: the passage under its context line.
+    const inputs = res.results.map((r) => {
+      const text = fs.readFileSync(path.join(dir, r.path), 'utf8');
+      const c = chunkDocument({ uri: '', relPath: r.path, text }, { maxTokens: 40 }).find((x) => x.startLine === r.startLine - 1 && x.text === r.text)!;
+      return modelInput(storedPassage(c.context, c.text));
+    });
+    const vectors = await embedder.embed([res.query, ...inputs]);
     const dot = (i: number): number => {
       let s = 0;
       for (let d = 0; d < 48; d++) s += vectors[d]! * vectors[(i + 1) * 48 + d]!;

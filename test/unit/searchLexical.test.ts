@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { Bm25Index } from '../../src/core/search/bm25';
-import { reciprocalRankFusion } from '../../src/core/search/fusion';
+import { weightedScoreFusion } from '../../src/core/search/fusion';
 import { queryTerms, stem, tokenize } from '../../src/core/search/lexical';
 import { TopK } from '../../src/core/search/topK';
 
@@ -85,21 +85,26 @@ describe('search: BM25', () => {
 });
 
 describe('search: fusion and top-k', () => {
-  it('reciprocal rank fusion: Σ 1/(k + rank), ranks reported per list', () => {
-    const fused = reciprocalRankFusion([
-      [1, 2, 3],
-      [3, 1, 4],
-    ]);
-    assert.deepEqual(fused.map((f) => f.id), [1, 3, 2, 4]);
-    close(fused[0]!.score, 1 / 61 + 1 / 62);
-    close(fused[1]!.score, 1 / 63 + 1 / 61);
-    assert.deepEqual(fused[1]!.ranks, [3, 1]);
-    assert.deepEqual(fused[3]!.ranks, [undefined, 3]);
-    const k10 = reciprocalRankFusion([[7], [8]], 10);
-    assert.deepEqual(k10.map((f) => [f.id, f.score]), [
-      [7, 1 / 11],
-      [8, 1 / 11],
-    ]);
+  it('weighted score fusion: normalised BM25 and cosine, exact similarity for lexical-only candidates', () => {
+    const lexical = [
+      { id: 1, score: 8 },
+      { id: 2, score: 4 },
+    ];
+    const vector = [
+      { id: 3, score: 0.9 },
+      { id: 1, score: 0.5 },
+      { id: 4, score: 0.1 },
+    ];
+    const fused = weightedScoreFusion(lexical, vector, 0.7, (id) => (id === 2 ? 0.3 : 0));
+    // 1: .7·1 + .3·(.5−.1)/.8 = .85; 2: .7·.5 + .3·.25 = .425; 3: .3·1 = .3; 4: 0.
+    assert.deepEqual(fused.map((f) => f.id), [1, 2, 3, 4]);
+    close(fused[0]!.score, 0.85);
+    close(fused[1]!.score, 0.425);
+    close(fused[2]!.score, 0.3);
+    assert.deepEqual(fused[0]!.ranks, [1, 2]);
+    assert.deepEqual(fused[1]!.ranks, [2, undefined]);
+    assert.deepEqual(weightedScoreFusion(lexical, vector, 1, () => 0).slice(0, 2).map((f) => f.id), [1, 2], 'weight 1: words alone');
+    assert.deepEqual(weightedScoreFusion(lexical, vector, 0, () => 0)[0]!.id, 3, 'weight 0: meaning alone');
   });
 
   it('TopK keeps the k best, ties to the lower id', () => {

@@ -45,6 +45,8 @@ describe('search panel: protocol guards', () => {
     const h = hit({ text: 'retry the upload', why: { matchedTerms: ['upload'], matches: [{ start: 10, end: 16 }], lexicalRank: 1, vectorRank: 2, similarity: 0.5 } });
     assert.ok(isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3 }));
     assert.ok(isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3, unsavedPending: 2 }));
+    assert.ok(isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, why: { ...h.why, weakMatch: true } }], elapsedMs: 3 }));
+    assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, why: { ...h.why, weakMatch: 'yes' } }], elapsedMs: 3 }), 'weakMatch is a boolean');
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3, unsavedPending: -1 }), 'a negative count');
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3, unsavedPending: 'some' }));
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, why: { ...h.why, matches: [{ start: 10, end: 99 }] } }], elapsedMs: 3 }), 'a match outside the text');
@@ -91,6 +93,15 @@ describe('search panel: grouping, previews and explanations', () => {
     assert.equal(plain.hiddenAfter, 0);
   });
 
+  it('drops the indentation the preview lines share, keeping the relative indents and the marks', () => {
+    const text = ['        if (failed) {', '          retry(upload);', '', '        }'].join('\n');
+    const start = text.indexOf('retry');
+    const p = preview(hit({ text, why: { matchedTerms: ['retri'], matches: [{ start, end: start + 5 }] } }));
+    assert.deepEqual(p.lines.map((l) => l.map((s) => (s.mark ? `[${s.text}]` : s.text)).join('')), ['if (failed) {', '  [retry](upload);', '', '}']);
+    const tabs = preview(hit({ text: '\t\tone\n\t\t\ttwo' }));
+    assert.deepEqual(tabs.lines.map((l) => l.map((s) => s.text).join('')), ['one', '\ttwo']);
+  });
+
   it('clips a term that spans lines to each line, and keeps CRLF text clean', () => {
     const text = 'alpha beta\r\ngamma delta';
     const p = preview(hit({ text, why: { matchedTerms: ['x'], matches: [{ start: 6, end: 16 }] } }));
@@ -106,7 +117,12 @@ describe('search panel: grouping, previews and explanations', () => {
       'meaning #1 · similarity 0.612 · words #2 (BM25 3.14) · terms: retri, upload',
     );
     assert.equal(whyText(hit({ text: 'x', why: { matchedTerms: [], matches: [], vectorRank: 4, similarity: 0.4 } })), 'meaning #4 · similarity 0.400 · no query words: matched by meaning');
-    assert.equal(scoreText(0.0325, 'hybrid'), 'score 32.5');
+    assert.equal(
+      whyText(hit({ text: 'x', why: { matchedTerms: [], matches: [], vectorRank: 9, similarity: 0.11, weakMatch: true } })),
+      'meaning #9 · similarity 0.110 · no query words: weak match',
+      'under the model’s similarity floor a hit is not called a match by meaning',
+    );
+    assert.equal(scoreText(0.8512, 'hybrid'), 'score 0.851');
     assert.equal(scoreText(0.61234, 'vector'), 'cos 0.612');
     assert.equal(scoreText(7.5, 'lexical'), 'BM25 7.50');
     assert.equal(lineRange(hit({ text: 'a\nb\nc' })), '11–13');

@@ -1,4 +1,4 @@
-import { forEachTerm } from './lexical';
+import { forEachPassageTerm } from './passageText';
 import { TopK, type Scored } from './topK';
 
 export interface Bm25Params {
@@ -66,7 +66,7 @@ export class Bm25Index {
     const touched = this.touched;
     touched.length = 0;
     let length = 0;
-    forEachTerm(text, (term) => {
+    forEachPassageTerm(text, (term) => {
       let id = this.termIds.get(term);
       if (id === undefined) {
         id = this.postings.length;

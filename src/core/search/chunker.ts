@@ -14,6 +14,7 @@
  *   chunks[0] // { startLine: 0, startCharacter: 0, endLine: 7, endCharacter: 42, text: '# Guide\n…', hash: '3f…' }
  */
 import { createHash } from 'node:crypto';
+import { contextLine, storedPassage } from './passageText';
 import type { Chunk, SymbolRange } from './types';
 
 export type DocumentKind = 'markdown' | 'text' | 'code';
@@ -47,7 +48,7 @@ export interface ChunkInput {
 }
 
 /** Increase when chunk boundaries change, so stored documents are re-chunked (their vectors stay cached). */
-export const CHUNKER_VERSION = 1;
+export const CHUNKER_VERSION = 2;
 
 /** Identity of a chunking configuration: an index re-chunks every document when it changes. */
 export function chunkerKey(options: ChunkerOptions): string {
@@ -127,14 +128,19 @@ interface Sizes {
   readonly target: number;
   readonly min: number;
   readonly overlap: number;
+  /** Tokens kept free for the passage's context line (see passageText.ts). */
+  readonly context: number;
 }
 
-function resolveSizes(o: ChunkerOptions): Sizes {
-  const limit = Math.max(4, Math.floor(o.maxTokens) - 2);
+function resolveSizes(o: ChunkerOptions, kind: DocumentKind = 'text'): Sizes {
+  const model = Math.max(4, Math.floor(o.maxTokens) - 2);
+  // Plain text has no context line; Markdown and code give a sixth of the model's input to theirs.
+  const context = kind === 'text' ? 0 : Math.floor(model / 6);
+  const limit = model - context;
   const target = Math.max(1, Math.min(limit, Math.floor(o.targetTokens ?? 256)));
   const min = Math.max(0, Math.min(target, Math.floor(o.minTokens ?? target / 4)));
   const overlap = Math.max(0, Math.floor(o.overlapLines ?? 2));
-  return { limit, target, min, overlap };
+  return { limit, target, min, overlap, context };
 }
 
 /** Lines `start..end` (inclusive, 0-based); `heading` asks the packer to start a new passage here. */
@@ -187,17 +193,20 @@ class Doc {
 
 /** Passages of `input` in document order. Blank-only documents give none. */
 export function chunkDocument(input: ChunkInput, options: ChunkerOptions): Chunk[] {
-  const sizes = resolveSizes(options);
+  const kind = documentKind(input.relPath, input.languageId);
+  const sizes = resolveSizes(options, kind);
   const count = options.countTokens ?? (options.charsPerToken ? (t: string) => Math.ceil(t.length / options.charsPerToken!) : estimateTokens);
   const doc = new Doc(input.text, count);
-  const kind = documentKind(input.relPath, input.languageId);
   const blocks =
     kind === 'markdown' ? markdownBlocks(doc) : kind === 'text' ? paragraphBlocks(doc, 0, doc.lines.length - 1) : codeBlocks(doc, input.symbols);
   const pieces = pack(doc, blocks, sizes, count);
-  return pieces.map((p) => toChunk(doc, input, p));
+  const headings = kind === 'markdown' ? markdownContext(doc) : undefined;
+  const contextOf = (p: Piece): readonly string[] => (headings ? headings(p.startLine) : kind === 'code' ? codeContext(doc, p) : []);
+  const contextChars = sizes.context * 4;
+  return pieces.map((p) => toChunk(doc, input, p, contextLine(contextOf(p), contextChars)));
 }
 
-function toChunk(doc: Doc, input: ChunkInput, p: Piece): Chunk {
+function toChunk(doc: Doc, input: ChunkInput, p: Piece, context: string): Chunk {
   const startCharacter = p.startChar ?? 0;
   const endCharacter = p.endChar ?? doc.lines[p.endLine]!.length;
   const startOffset = doc.starts[p.startLine]! + startCharacter;
@@ -213,8 +222,88 @@ function toChunk(doc: Doc, input: ChunkInput, p: Piece): Chunk {
     startOffset,
     endOffset,
     text,
-    hash: chunkHash(text),
+    context,
+    hash: chunkHash(storedPassage(context, text)),
   };
+}
+
+/** Headings above each line of a Markdown document (outermost first), fenced code skipped. */
+function markdownContext(doc: Doc): (line: number) => readonly string[] {
+  const at: (readonly string[])[] = [];
+  const stack: { level: number; text: string }[] = [];
+  let fence = false;
+  doc.lines.forEach((line) => {
+    at.push(stack.map((h) => h.text));
+    if (FENCE.test(line)) fence = !fence;
+    const atx = fence ? null : /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
+    if (!atx) return;
+    const level = atx[1]!.length;
+    while (stack.length > 0 && stack[stack.length - 1]!.level >= level) stack.pop();
+    stack.push({ level, text: atx[2]!.replace(/`/g, '') });
+  });
+  return (line) => at[line] ?? [];
+}
+
+/**
+ * Context of a code passage (outermost first): the declarations enclosing it (each less indented line above that opens
+ * one); for a passage that is all doc comment, the declaration the comment documents; for a passage that starts at a
+ * declaration whose doc comment lies above it, that comment's first sentence.
+ */
+function codeContext(doc: Doc, p: Piece): string[] {
+  let first = p.startLine;
+  while (first < p.endLine && doc.blank(first)) first++;
+  const out = enclosingDeclarations(doc, first);
+  if (COMMENT_LINE.test(doc.lines[first]!.trim())) {
+    let i = p.endLine + 1;
+    while (i < doc.lines.length && (doc.blank(i) || COMMENT_LINE.test(doc.lines[i]!.trim()))) i++;
+    if (i < doc.lines.length && isDeclaration(doc.lines[i]!.trim())) out.push(signature(doc.lines[i]!));
+  } else {
+    const summary = commentSummaryAbove(doc, first);
+    if (summary) out.push(summary);
+  }
+  return out;
+}
+
+const COMMENT_LINE = /^(\/\*|\*|\/\/|#(?!\[))/;
+
+function isDeclaration(trimmed: string): boolean {
+  return DECLARATION.test(trimmed) || /^[\w$.<>]+(\s+[\w$.<>]+)*\s*\(.*\)\s*(:[^{]*)?\{?$/.test(trimmed);
+}
+
+function signature(line: string): string {
+  return line.trim().replace(/\s*\{$/, '');
+}
+
+function enclosingDeclarations(doc: Doc, line: number): string[] {
+  let indent = indentOf(doc.lines[line] ?? '');
+  const out: string[] = [];
+  for (let i = line - 1; i >= 0 && indent > 0 && line - i < 2000; i--) {
+    const text = doc.lines[i]!;
+    if (doc.blank(i) || indentOf(text) >= indent) continue;
+    indent = indentOf(text);
+    if (isDeclaration(text.trim())) out.unshift(signature(text));
+  }
+  return out;
+}
+
+/** First sentence of the comment block right above `line` (a declaration's doc comment), markers removed. */
+function commentSummaryAbove(doc: Doc, line: number): string | undefined {
+  if (line === 0 || !isDeclaration(doc.lines[line]!.trim())) return undefined;
+  let i = line - 1;
+  while (i >= 0 && !doc.blank(i) && COMMENT_LINE.test(doc.lines[i]!.trim())) i--;
+  const words: string[] = [];
+  for (let j = i + 1; j < line; j++) {
+    const text = doc.lines[j]!.trim().replace(/^(\/\*+|\*+\/?|\/\/+|#+)\s?/, '').replace(/\*\/$/, '').trim();
+    if (text.startsWith('@')) break;
+    if (text === '') {
+      if (words.length > 0) break;
+      continue;
+    }
+    words.push(text);
+  }
+  const prose = words.join(' ');
+  const end = prose.search(/\.(\s|$)/);
+  return prose === '' ? undefined : end > 0 ? prose.slice(0, end + 1) : prose;
 }
 
 /** Blocks of non-blank lines separated by blank lines, within `from..to`. */

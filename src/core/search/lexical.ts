@@ -2,7 +2,8 @@
  * The lexical side of search: a tokeniser for prose and code. Text is split into runs of letters and digits;
  * identifiers are split at camelCase and snake_case boundaries (`retryFailedUploads` → retry, fail, upload); terms
  * are lowercased and lightly stemmed (plural and -ed/-ing endings); English stop words and one-letter words are
- * dropped. Every term keeps its UTF-16 span in the text, for highlighting.
+ * dropped (prose words only: nothing that is also a common identifier, such as get, set, all, each, some, any).
+ * Every term keeps its UTF-16 span in the text, for highlighting.
  */
 
 export interface LexicalToken {
@@ -17,7 +18,8 @@ export const STOP_WORDS: ReadonlySet<string> = new Set(
   (
     'a an and are as at be but by for from has have he her his how i if in into is it its me my no not of on or our ' +
     'she so such that the their them then there these they this those to us was we were what when where which who ' +
-    'why will with would you your do does did can could should shall may might must been being am than too very'
+    'why will with would you your do does did can could should shall may might must been being am than too very ' +
+    'without within about also just lot lots want something anything way'
   ).split(' '),
 );
 

@@ -5,7 +5,7 @@
  *   u32 passages · passages × u32 length · u32 terms ·
  *   terms × ( u16 UTF-8 length · term bytes · u32 postings · postings × ( u32 passage · u16 tf ) )
  */
-import { forEachTerm } from './lexical';
+import { forEachPassageTerm } from './passageText';
 
 /** Term counts of one passage. */
 export interface TermCounts {
@@ -16,7 +16,7 @@ export interface TermCounts {
 export function termCounts(text: string): TermCounts {
   const counts = new Map<string, number>();
   let length = 0;
-  forEachTerm(text, (term) => {
+  forEachPassageTerm(text, (term) => {
     counts.set(term, (counts.get(term) ?? 0) + 1);
     length++;
   });

@@ -30,7 +30,7 @@ import * as path from 'node:path';
 import { isProcessAlive } from '../process';
 
 /** Version of this format. Anything else on disk is rebuilt. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 export const FORMAT = 'bert-lens-index';
 export const MANIFEST = 'manifest.json';
 const HEADER_BYTES = 32;

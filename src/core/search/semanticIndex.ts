@@ -24,12 +24,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Bm25Index } from './bm25';
+import { Bm25Index, type Bm25Params } from './bm25';
 import { chunkDocument, chunkerKey, type ChunkerOptions } from './chunker';
-import { reciprocalRankFusion } from './fusion';
+import { DEFAULT_LEXICAL_WEIGHT, weightedScoreFusion, type ScoredIds } from './fusion';
 import { queryTerms, tokenize } from './lexical';
 import { decodeLexicon, LexiconBuilder } from './lexicon';
 import { DEFAULT_MAX_FILE_BYTES } from './nodeFileSource';
+import { modelInput, shownText, storedPassage } from './passageText';
 import {
   acquireLock,
   FORMAT,
@@ -89,6 +90,8 @@ export interface OpenIndexOptions {
   /** A read that takes longer is abandoned and the file reported unreadable; default 30 000 ms. */
   readonly readTimeoutMs?: number;
   readonly log?: (message: string) => void;
+  /** BM25 parameters (see {@link Bm25Params} for the defaults). */
+  readonly bm25?: Bm25Params;
 }
 
 export interface OpenReport {
@@ -340,10 +343,13 @@ export class SemanticIndex {
     this.log = options.log ?? (() => undefined);
     this.reader = new SegmentTextReader(storePath);
     this.vectorOptions = options.vectors ?? {};
+    this.bm25Params = options.bm25 ?? {};
     this.resetMemory();
   }
 
   private readonly vectorOptions: VectorStoreOptions;
+
+  private readonly bm25Params: Bm25Params;
 
   /** Folder of the index for `modelKey` under `storeDir`. */
   static storePathFor(storeDir: string, modelKey: string): string {
@@ -374,7 +380,7 @@ export class SemanticIndex {
 
   private resetMemory(): void {
     this.vectors = new VectorStore(this.dims, this.vectorOptions);
-    this.bm25 = new Bm25Index();
+    this.bm25 = new Bm25Index(this.bm25Params);
     this.hashToSlot = new Map();
     this.slotHash = [];
     this.textMem = [];
@@ -788,11 +794,11 @@ export class SemanticIndex {
     for (const c of chunks) {
       const slot = this.hashToSlot.get(c.hash);
       if (slot !== undefined) {
-        this.reviveText(slot, c.text);
+        this.reviveText(slot, storedPassage(c.context, c.text));
         run.chunksReused++;
       } else if (!run.queued.has(c.hash)) {
         run.queued.add(c.hash);
-        run.pending.set(c.hash, c.text);
+        run.pending.set(c.hash, storedPassage(c.context, c.text));
       } else run.chunksReused++;
     }
     run.waiting.push({ entry, contentHash, chunks });
@@ -812,7 +818,7 @@ export class SemanticIndex {
     }
     await this.settleInflight(run);
     run.signal?.throwIfAborted();
-    const promise = this.embedder.embed(texts, run.signal);
+    const promise = this.embedder.embed(texts.map(modelInput), run.signal);
     // Awaited later; a rejection while the next files are read must not count as unhandled.
     promise.catch(() => undefined);
     run.inflight = { hashes, texts, promise };
@@ -856,7 +862,7 @@ export class SemanticIndex {
           endCharacter: c.endCharacter,
           slot: this.hashToSlot.get(c.hash)!,
         }));
-        for (const c of doc.chunks) this.reviveText(this.hashToSlot.get(c.hash)!, c.text);
+        for (const c of doc.chunks) this.reviveText(this.hashToSlot.get(c.hash)!, storedPassage(c.context, c.text));
         const { uri, relPath, size, mtime } = doc.entry;
         this.setFile(uri, { uri, relPath, size, mtime, contentHash: doc.contentHash, chunks, overlay: false });
       } else run.waiting[kept++] = doc;
@@ -1156,14 +1162,14 @@ export class SemanticIndex {
         );
         const chunks = entry.chunks;
         const missing = new Map<string, string>();
-        for (const c of chunks) if (!this.hashToSlot.has(c.hash)) missing.set(c.hash, c.text);
+        for (const c of chunks) if (!this.hashToSlot.has(c.hash)) missing.set(c.hash, storedPassage(c.context, c.text));
         const hashes = [...missing.keys()];
         for (let i = 0; i < hashes.length && this.pendingOverlays.get(uri) === entry; i += this.batchSize) {
           // An update running beside this one may have embedded some of them meanwhile.
           const batch = hashes.slice(i, i + this.batchSize).filter((h) => !this.hashToSlot.has(h));
           if (batch.length === 0) continue;
           const texts = batch.map((h) => missing.get(h)!);
-          const vectors = await this.embedder.embed(texts, signal);
+          const vectors = await this.embedder.embed(texts.map(modelInput), signal);
           this.checkVectors(vectors, texts.length);
           batch.forEach((h, j) => this.addSlot(h, texts[j]!, vectors.subarray(j * this.dims, (j + 1) * this.dims)));
           this.embeddedTotal += batch.length;
@@ -1171,7 +1177,7 @@ export class SemanticIndex {
         if (this.closed) return applied;
         if (this.pendingOverlays.get(uri) !== entry) continue; // replaced or cleared meanwhile: its vectors stay cached
         this.pendingOverlays.delete(uri);
-        for (const c of chunks) this.reviveText(this.hashToSlot.get(c.hash)!, c.text);
+        for (const c of chunks) this.reviveText(this.hashToSlot.get(c.hash)!, storedPassage(c.context, c.text));
         const state: DocState = {
           uri: doc.uri,
           relPath: doc.relPath,
@@ -1200,7 +1206,7 @@ export class SemanticIndex {
   // ───────────────────────────── searching ─────────────────────────────
 
   /**
-   * The best passages for `query`. `hybrid` fuses the BM25 and vector rankings by reciprocal rank fusion; `vector`
+   * The best passages for `query`. `hybrid` combines the normalised BM25 and cosine scores ({@link weightedScoreFusion}); `vector`
    * ranks by cosine similarity; `lexical` by BM25. Each result says why it matched (query terms with their offsets in
    * the text, lexical and vector ranks, similarity). Vector scoring yields to the event loop every few milliseconds;
    * aborting `signal` rejects with an AbortError (a newer query should abort the older one). Unsaved contents count
@@ -1231,7 +1237,14 @@ export class SemanticIndex {
     let ranked: { slot: number; score: number }[];
     if (mode === 'lexical') ranked = lexical.map((s) => ({ slot: s.doc, score: s.score }));
     else if (mode === 'vector') ranked = vector.map((s) => ({ slot: s.doc, score: s.score }));
-    else ranked = reciprocalRankFusion([lexical.map((s) => s.doc), vector.map((s) => s.doc)], options.rrfK ?? 60).map((f) => ({ slot: f.id, score: f.score }));
+    else {
+      const qv = queryVector;
+      const similarity = (slot: number): number => (qv ? this.vectors.dot(slot, qv) : 0);
+      const ids = (list: Scored[]): ScoredIds[] => list.map((s) => ({ id: s.doc, score: s.score }));
+      ranked = weightedScoreFusion(ids(lexical), ids(vector), options.lexicalWeight ?? DEFAULT_LEXICAL_WEIGHT, similarity)
+        .map((f) => ({ slot: f.id, score: f.score * this.uniqueness(f.id) }))
+        .sort((a, b) => b.score - a.score);
+    }
 
     const picked: { slot: number; score: number; occurrence: Occurrence }[] = [];
     for (const r of ranked) {
@@ -1247,7 +1260,7 @@ export class SemanticIndex {
     const idf = new Map(terms.map((t) => [t, this.bm25.idf(t)]));
     const results: SearchResult[] = [];
     for (const p of picked) {
-      const text = await this.textOf(p.slot);
+      const text = shownText(await this.textOf(p.slot));
       const matches = tokenize(text).filter((t) => termSet.has(t.term));
       const matched = terms.filter((t) => matches.some((m) => m.term === t));
       const lex = lexicalRank.get(p.slot);
@@ -1271,11 +1284,25 @@ export class SemanticIndex {
           ...(lex ? { lexicalRank: lex.rank } : {}),
           ...(lexicalScore !== undefined ? { lexicalScore } : {}),
           ...(vec ? { vectorRank: vec.rank } : {}),
-          ...(queryVector ? { similarity: this.vectors.dot(p.slot, queryVector) } : {}),
+          ...(queryVector ? this.similarityOf(p.slot, queryVector) : {}),
         },
       });
     }
     return results;
+  }
+
+  private similarityOf(slot: number, queryVector: Float32Array): { similarity: number; weakMatch?: true } {
+    const similarity = this.vectors.dot(slot, queryVector);
+    const floor = this.embedder.weakMatchBelow;
+    return floor !== undefined && similarity < floor ? { similarity, weakMatch: true } : { similarity };
+  }
+
+  /**
+   * 1 for a passage found once, less for text repeated in many places (licence headers, banners, generated code),
+   * as IDF does for words: 1 / (1 + ln n) for n occurrences.
+   */
+  private uniqueness(slot: number): number {
+    return 1 / (1 + Math.log(Math.max(1, this.occ[slot]!.length)));
   }
 
   private bm25Score(slot: number, matches: readonly { term: string }[], idf: Map<string, number>): number {

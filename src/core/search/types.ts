@@ -22,6 +22,8 @@ export interface Embedder {
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array>;
   /** Vector of a search query, when the model treats queries differently from passages (e.g. a `query: ` prefix). */
   embedQuery?(text: string, signal?: AbortSignal): Promise<Float32Array>;
+  /** Cosine similarity under which a passage without query words is a weak match, not a match by meaning (see modelConventions.ts). */
+  readonly weakMatchBelow?: number;
   /** Exact token count of `text` (special tokens excluded) when a tokenizer is at hand; else a heuristic is used. */
   countTokens?(text: string): number;
 }
@@ -96,7 +98,9 @@ export interface Chunk extends TextRange {
   readonly relPath: string;
   /** Exactly the document's text in the range. */
   readonly text: string;
-  /** First 16 bytes of SHA-256 of `text`, hex (32 characters). Keys the vector cache. */
+  /** Title and heading path (Markdown) or enclosing declarations (code), one line; '' when none. Embedded and indexed, never shown. */
+  readonly context: string;
+  /** First 16 bytes of SHA-256 of the stored passage (`storedPassage(context, text)`), hex (32 characters). Keys the vector cache. */
   readonly hash: string;
   /** UTF-16 offsets of the range in the document. */
   readonly startOffset: number;
@@ -125,12 +129,14 @@ export interface MatchExplanation {
   readonly vectorRank?: number;
   /** Cosine similarity of the query and the passage vectors, in [-1, 1]. */
   readonly similarity?: number;
+  /** True when the similarity is under the model's floor ({@link Embedder.weakMatchBelow}): not a match by meaning. */
+  readonly weakMatch?: boolean;
 }
 
 export interface SearchResult extends TextRange {
   readonly uri: string;
   readonly relPath: string;
-  /** hybrid: reciprocal-rank-fusion score; vector: cosine similarity; lexical: BM25 score. Higher is better. */
+  /** hybrid: normalised score combination, 0–1; vector: cosine similarity; lexical: BM25 score. Higher is better. */
   readonly score: number;
   readonly text: string;
   /** True when the passage comes from unsaved editor contents (an overlay). */
@@ -145,8 +151,8 @@ export interface SearchOptions {
   readonly k?: number;
   /** Candidates each retriever contributes to fusion; default max(100, 5k). */
   readonly candidates?: number;
-  /** Constant of reciprocal rank fusion, score = Σ 1 / (rrfK + rank); default 60. */
-  readonly rrfK?: number;
+  /** Share of the words in hybrid scores, 0–1 (the rest is meaning); default {@link DEFAULT_LEXICAL_WEIGHT}. */
+  readonly lexicalWeight?: number;
   /** Keep only results whose document passes (e.g. a folder scope). */
   readonly filter?: (relPath: string, uri: string) => boolean;
   readonly signal?: AbortSignal;

@@ -1,5 +1,6 @@
 import type { LocalModel, ModelInfo } from '../../protocol/worker';
 import type { ModelWorkerClient } from '../worker/modelWorkerClient';
+import { searchConventions, type SearchConventions } from './modelConventions';
 import type { Embedder } from './types';
 
 export interface WorkerEmbedderOptions {
@@ -9,13 +10,16 @@ export interface WorkerEmbedderOptions {
 }
 
 /**
- * Identity of a model's vector space: reference, dtype, width, and the SHA-256 of the ONNX file that runs (so a
- * folder or Hub revision whose weights were replaced, even by a fine-tune of the same size, gets a new index instead
- * of mixing vectors). Bundled models are identified by their reference.
+ * Identity of a model's vector space: reference, dtype, width, the SHA-256 of the ONNX file that runs (so a folder or
+ * Hub revision whose weights were replaced, even by a fine-tune of the same size, gets a new index instead of mixing
+ * vectors; bundled models are identified by their reference), and the input convention when it adds prefixes (so
+ * passages embedded without them are never compared with prefixed queries).
  */
 export function workerModelKey(model: LocalModel, info: Pick<ModelInfo, 'hiddenSize' | 'weightsSha256'>): string {
+  const conventions = searchConventions(model.ref);
+  const prefixed = conventions.queryPrefix !== '' || conventions.passagePrefix !== '' ? `|${conventions.name}` : '';
   const weights = info.weightsSha256 ? `|sha256:${info.weightsSha256.slice(0, 32)}` : '';
-  return `${model.ref}|${model.dtype}|${info.hiddenSize}d${weights}`;
+  return `${model.ref}|${model.dtype}|${info.hiddenSize}d${weights}${prefixed}`;
 }
 
 /**
@@ -27,12 +31,16 @@ export function workerModelKey(model: LocalModel, info: Pick<ModelInfo, 'hiddenS
  *   const vectors = await embedder.embed(['first passage', 'second passage']);
  */
 export class WorkerEmbedder implements Embedder {
+  private readonly conventions: SearchConventions;
+
   private constructor(
     private readonly client: ModelWorkerClient,
     readonly model: LocalModel,
     readonly info: ModelInfo,
     readonly modelKey: string,
-  ) {}
+  ) {
+    this.conventions = searchConventions(model.ref);
+  }
 
   static async create(client: ModelWorkerClient, model: LocalModel, options: WorkerEmbedderOptions = {}): Promise<WorkerEmbedder> {
     const info = await client.request({ type: 'modelInfo', model }, options.signal ? { signal: options.signal } : {});
@@ -47,7 +55,22 @@ export class WorkerEmbedder implements Embedder {
     return this.info.maxTokens;
   }
 
-  async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array> {
+  get weakMatchBelow(): number {
+    return this.conventions.weakBelow;
+  }
+
+  /** Passages, with the model's passage prefix. */
+  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array> {
+    const prefix = this.conventions.passagePrefix;
+    return this.embedRaw(prefix === '' ? texts : texts.map((t) => prefix + t), signal);
+  }
+
+  /** A query, with the model's query prefix or instruction. */
+  embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
+    return this.embedRaw([this.conventions.queryPrefix + text], signal);
+  }
+
+  private async embedRaw(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array> {
     if (texts.length === 0) return new Float32Array(0);
     const result = await this.client.request({ type: 'embed', model: this.model, texts }, signal ? { signal } : {});
     if (result.dims !== this.dims || result.count !== texts.length) {

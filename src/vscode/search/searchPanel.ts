@@ -210,6 +210,7 @@ export function toHit(r: SearchResult): SearchHit {
       ...(why.lexicalScore !== undefined ? { lexicalScore: why.lexicalScore } : {}),
       ...(why.vectorRank !== undefined ? { vectorRank: why.vectorRank } : {}),
       ...(why.similarity !== undefined ? { similarity: why.similarity } : {}),
+      ...(why.weakMatch ? { weakMatch: true } : {}),
     },
   };
 }

@@ -35,7 +35,8 @@ export interface Preview {
 
 /**
  * At most `maxLines` lines of the passage, starting one line above the first line holding a query term (or at the
- * passage's start), with the terms marked. Blank lines at the edges are dropped.
+ * passage's start), with the terms marked and the indentation the lines share removed. Blank lines at the edges are
+ * dropped.
  */
 export function preview(hit: SearchHit, maxLines = 8): Preview {
   const text = hit.text;
@@ -67,11 +68,12 @@ export function preview(hit: SearchHit, maxLines = 8): Preview {
   let lastText = total - 1;
   while (lastText > last && lineText(lastText).trim() === '') lastText--;
   const matches = [...hit.why.matches].sort((a, b) => a.start - b.start);
+  const indent = commonIndent(Array.from({ length: last - first + 1 }, (_, j) => lineText(first + j)));
   const lines: Segment[][] = [];
   for (let i = first; i <= last; i++) {
-    const start = lineStarts[i]!;
     const content = lineText(i);
-    const end = start + content.length;
+    const start = lineStarts[i]! + Math.min(indent, content.length);
+    const end = lineStarts[i]! + content.length;
     const segments: Segment[] = [];
     let at = start;
     for (const m of matches) {
@@ -88,9 +90,25 @@ export function preview(hit: SearchHit, maxLines = 8): Preview {
   return { firstLine: hit.startLine + first, lines, hiddenBefore: first, hiddenAfter: Math.max(0, lastText - last) };
 }
 
-/** The score as the mode defines it: fusion score ×1000 for hybrid, cosine for vector, BM25 for lexical. */
+/** Length of the leading whitespace all non-blank `lines` share (the preview drops it: no deep indents). */
+function commonIndent(lines: readonly string[]): number {
+  let prefix: string | undefined;
+  for (const line of lines) {
+    if (line.trim() === '') continue;
+    const lead = /^[ \t]*/.exec(line)![0];
+    if (prefix === undefined) prefix = lead;
+    else {
+      let n = 0;
+      while (n < prefix.length && n < lead.length && prefix[n] === lead[n]) n++;
+      prefix = prefix.slice(0, n);
+    }
+  }
+  return prefix?.length ?? 0;
+}
+
+/** The score as the mode defines it: combined score (0–1) for hybrid, cosine for vector, BM25 for lexical. */
 export function scoreText(score: number, mode: SearchMode): string {
-  if (mode === 'hybrid') return `score ${(score * 1000).toFixed(1)}`;
+  if (mode === 'hybrid') return `score ${score.toFixed(3)}`;
   if (mode === 'vector') return `cos ${score.toFixed(3)}`;
   return `BM25 ${score.toFixed(2)}`;
 }
@@ -103,7 +121,7 @@ export function whyText(hit: SearchHit): string {
   if (w.similarity !== undefined) parts.push(`similarity ${w.similarity.toFixed(3)}`);
   if (w.lexicalRank !== undefined) parts.push(`words #${w.lexicalRank}${w.lexicalScore !== undefined ? ` (BM25 ${w.lexicalScore.toFixed(2)})` : ''}`);
   else if (w.lexicalScore !== undefined) parts.push(`BM25 ${w.lexicalScore.toFixed(2)}`);
-  parts.push(w.matchedTerms.length > 0 ? `terms: ${w.matchedTerms.join(', ')}` : 'no query words: matched by meaning');
+  parts.push(w.matchedTerms.length > 0 ? `terms: ${w.matchedTerms.join(', ')}` : w.weakMatch ? 'no query words: weak match' : 'no query words: matched by meaning');
   return parts.join(' · ');
 }
 
