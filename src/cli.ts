@@ -353,14 +353,14 @@ async function indexCommand(client: ModelWorkerClient, model: LocalModel, dir: s
   if (common.json) {
     const skipped = summary.skipped.map((s) => ({ path: s.relPath, reason: s.reason, ...(s.detail ? { detail: s.detail } : {}) }));
     process.stdout.write(
-      `${JSON.stringify({ dir, store: stats.storePath, model: embedder.modelKey, opened: report.status, files: stats.files, chunks: stats.chunks, filesIndexed: summary.filesIndexed, filesUnchanged: summary.filesUnchanged, filesDeleted: summary.filesDeleted, chunksEmbedded: summary.chunksEmbedded, chunksReused: summary.chunksReused, ignored: summary.ignored, skipped, ms: Math.round(summary.ms) })}\n`,
+      `${JSON.stringify({ dir, store: stats.storePath, model: embedder.modelKey, opened: report.status, files: stats.files, chunks: stats.chunks, filesIndexed: summary.filesIndexed, filesUnchanged: summary.filesUnchanged, filesDeleted: summary.filesDeleted, chunksEmbedded: summary.chunksEmbedded, chunksReused: summary.chunksReused, passagesSplit: summary.passagesSplit, ignored: summary.ignored, skipped, ms: Math.round(summary.ms) })}\n`,
     );
     return;
   }
   const out = [
     `indexed ${dir} with ${embedder.modelKey} in ${(summary.ms / 1000).toFixed(1)} s`,
     `  ${stats.files} files, ${stats.chunks} passages in the index (${stats.storePath}${report.status === 'rebuilt' ? `, rebuilt: ${report.reason}` : ''})`,
-    `  this run: ${summary.filesIndexed} files read, ${summary.filesUnchanged} unchanged, ${summary.filesDeleted} deleted; ${summary.chunksEmbedded} passages embedded, ${summary.chunksReused} reused; ${summary.ignored} ignored`,
+    `  this run: ${summary.filesIndexed} files read, ${summary.filesUnchanged} unchanged, ${summary.filesDeleted} deleted; ${summary.chunksEmbedded} passages embedded, ${summary.chunksReused} reused${summary.passagesSplit > 0 ? `, ${summary.passagesSplit} split to fit the model` : ''}; ${summary.ignored} ignored`,
   ];
   if (summary.skipped.length > 0) out.push(`  ${summary.skipped.length} skipped:`, ...summary.skipped.map((s) => `    ${s.relPath}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`));
   process.stdout.write(`${out.join('\n')}\n`);

@@ -41,6 +41,8 @@ export interface Embeddings {
 export type WorkerRequest =
   | { readonly type: 'modelInfo'; readonly model: LocalModel }
   | { readonly type: 'embed'; readonly model: LocalModel; readonly texts: readonly string[] }
+  /** How many tokens each text is as model input, special tokens included, uncut (what embed would cut to maxTokens). */
+  | { readonly type: 'tokenCounts'; readonly model: LocalModel; readonly texts: readonly string[] }
   | {
       readonly type: 'attention';
       readonly model: LocalModel;
@@ -67,6 +69,7 @@ export type WorkerRequest =
 export interface WorkerResults extends Seq2SeqWorkerResults {
   modelInfo: ModelInfo;
   embed: Embeddings;
+  tokenCounts: Uint32Array;
   attention: AttentionMaps;
   attentionView: AttentionViewData;
   attentionLayer: Uint16Array;
@@ -147,6 +150,7 @@ export function isWorkerRequest(r: unknown): r is WorkerRequest {
     case 'unload':
       return true;
     case 'embed':
+    case 'tokenCounts':
       return Array.isArray(r.texts) && r.texts.every((t) => typeof t === 'string');
     case 'attention':
       return typeof r.text === 'string' && (r.windowStart === undefined || isIndex(r.windowStart));

@@ -147,6 +147,10 @@ export class BertModel implements EncoderModel {
     return limit - this.prefixIds.length - this.suffixIds.length;
   }
 
+  tokenCount(text: string): number {
+    return this.tokenizer.tokenize(text).length + this.prefixIds.length + this.suffixIds.length;
+  }
+
   /** Longest attention input: the model's limit, or less when its maps would not fit in memory. */
   private get attentionLimit(): number {
     return Math.min(this.info.maxTokens, attentionTokenLimit(this.info.layers, this.info.heads));

@@ -10,6 +10,8 @@ export interface EncoderModel {
   readonly info: ModelInfo;
   /** L2-normalised sentence vectors for `texts`, in order. */
   embed(texts: readonly string[], checkpoint: Checkpoint): Promise<Embeddings>;
+  /** Tokens of `text` as model input, special tokens included, before any cut to the model's limit. */
+  tokenCount(text: string): number;
   /**
    * Attention probabilities of every layer and head, tokens mapped to offsets in `text`; a text longer than the
    * model's limit is read through a window of text tokens starting at `windowStart`.

@@ -123,6 +123,15 @@ async function handle(id: number, request: WorkerRequest): Promise<WorkerResults
       const { request: original } = keptMapsFor(request.id);
       return (await modelFor(original)).attentionMaps(original.text, original.windowStart ?? 0);
     }
+    case 'tokenCounts': {
+      const model = await modelFor(request);
+      const counts = new Uint32Array(request.texts.length);
+      for (let i = 0; i < counts.length; i++) {
+        if (i % 64 === 63) await checkpoint(id);
+        counts[i] = model.tokenCount(request.texts[i]!);
+      }
+      return counts;
+    }
     case 'unload': {
       const encoder = await loaded.unload(encoderKey(request.model));
       const unloaded = await seq2seq.unload(request.model);

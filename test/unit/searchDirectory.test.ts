@@ -4,9 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chunkDocument } from '../../src/core/search/chunker';
+import { fitChunks } from '../../src/core/search/tokenFit';
 import { defaultStoreDir, indexDirectory, searchDirectory, type SearchJson } from '../../src/core/search/directory';
 import { modelInput, storedPassage } from '../../src/core/search/passageText';
-import type { IndexProgress } from '../../src/core/search/types';
+import type { Chunk, IndexProgress } from '../../src/core/search/types';
 import { WorkerEmbedder } from '../../src/core/search/workerEmbedder';
 import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
 import { fixtureModel, repoRoot, workerScript } from '../harness/paths';
@@ -38,6 +39,13 @@ describe('search: indexDirectory / searchDirectory with the tiny BERT through th
     fs.rmSync(root, { recursive: true, force: true });
   });
 
+  /** The passages the index makes of `rel`: the chunker's, split where the model's tokenizer finds them too long. */
+  async function fittedChunks(rel: string): Promise<Chunk[]> {
+    const text = fs.readFileSync(path.join(dir, rel), 'utf8');
+    const chunks = chunkDocument({ uri: '', relPath: rel, text }, { maxTokens: 40 });
+    return (await fitChunks(text, chunks, 40, (t) => embedder.inputTokenCounts(t))).chunks;
+  }
+
   it('the worker embedder reports the model and keys its vector space', () => {
     assert.equal(embedder.dims, 48);
     assert.equal(embedder.maxTokens, 40);
@@ -67,8 +75,7 @@ describe('search: indexDirectory / searchDirectory with the tiny BERT through th
     assert.equal(report.status, 'created');
     const distinct = new Set<string>();
     for (const rel of ['README.md', 'docs/licence-notes.md', 'src/upload.ts']) {
-      const text = fs.readFileSync(path.join(dir, rel), 'utf8');
-      for (const c of chunkDocument({ uri: '', relPath: rel, text }, { maxTokens: 40 })) distinct.add(c.hash);
+      for (const c of await fittedChunks(rel)) distinct.add(c.hash);
     }
     assert.equal(summary.filesIndexed, 3);
     assert.equal(summary.chunksEmbedded, distinct.size);
@@ -105,11 +112,12 @@ describe('search: indexDirectory / searchDirectory with the tiny BERT through th
     const [res] = (await collect(searchDirectory(dir, embedder, ['who may copy the software'], { store, mode: 'vector', k: 4, update: false }))) as [SearchJson];
     assert.equal(res.results.length, 4);
     // What the model read for each result: the passage under its context line.
-    const inputs = res.results.map((r) => {
-      const text = fs.readFileSync(path.join(dir, r.path), 'utf8');
-      const c = chunkDocument({ uri: '', relPath: r.path, text }, { maxTokens: 40 }).find((x) => x.startLine === r.startLine - 1 && x.text === r.text)!;
-      return modelInput(storedPassage(c.context, c.text));
-    });
+    const inputs = await Promise.all(
+      res.results.map(async (r) => {
+        const c = (await fittedChunks(r.path)).find((x) => x.startLine === r.startLine - 1 && x.text === r.text)!;
+        return modelInput(storedPassage(c.context, c.text));
+      }),
+    );
     const vectors = await embedder.embed([res.query, ...inputs]);
     const dot = (i: number): number => {
       let s = 0;

@@ -332,6 +332,8 @@ export function register(): void {
         });
         await configure({ hubMirror: undefined, 'summary.model': fixture('tiny-t5'), 'summary.mode': 'auto' });
         await mirror.stop();
+        // Leave the shared model cache as it was (other suites list what it holds).
+        fs.rmSync(path.join(s.models.modelCacheDir, 'hub', 'test--missing-summarizer'), { recursive: true, force: true });
       }
     });
 

@@ -511,8 +511,8 @@ function lineWindows(doc: Doc, from: number, to: number, sizes: Sizes, count: (t
   return out;
 }
 
-const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
-const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+export const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+export const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 
 /** Windows of one over-long line, cut at whitespace where possible, each within the hard limit. */
 function charWindows(doc: Doc, line: number, sizes: Sizes, count: (t: string) => number): Piece[] {

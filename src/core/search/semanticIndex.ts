@@ -25,7 +25,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Bm25Index, type Bm25Params } from './bm25';
-import { chunkDocument, chunkerKey, type ChunkerOptions } from './chunker';
+import { chunkDocument, chunkerKey, type ChunkerOptions, type ChunkInput } from './chunker';
+import { fitChunks } from './tokenFit';
 import { DEFAULT_LEXICAL_WEIGHT, weightedScoreFusion, type ScoredIds } from './fusion';
 import { queryTerms, tokenize } from './lexical';
 import { decodeLexicon, LexiconBuilder } from './lexicon';
@@ -202,6 +203,7 @@ class UpdateRun {
   filesRenamed = 0;
   chunksEmbedded = 0;
   chunksReused = 0;
+  passagesSplit = 0;
   ignored = 0;
   commits = 0;
   embeddedSinceCommit = 0;
@@ -241,6 +243,7 @@ class UpdateRun {
       filesRenamed: this.filesRenamed,
       chunksEmbedded: this.chunksEmbedded,
       chunksReused: this.chunksReused,
+      passagesSplit: this.passagesSplit,
       skipped: [...this.skipped],
       ignored: this.ignored,
       commits: this.commits,
@@ -331,7 +334,8 @@ export class SemanticIndex {
       ...(embedder.countTokens ? { countTokens: (t: string) => embedder.countTokens!(t) } : {}),
       ...options.chunker,
     };
-    this.chunkerKey = chunkerKey(this.chunkerOptions);
+    // Passages fitted by the model's own tokenizer differ from estimated ones: a fitted index is keyed apart.
+    this.chunkerKey = `${chunkerKey(this.chunkerOptions)}${embedder.inputTokenCounts ? ':fit' : ''}`;
     this.storedChunkerKey = this.chunkerKey;
     this.batchSize = Math.max(1, options.batchSize ?? 32);
     this.commitEveryChunks = Math.max(1, options.commitEveryChunks ?? 1024);
@@ -789,7 +793,9 @@ export class SemanticIndex {
     } catch {
       symbols = undefined;
     }
-    const chunks = chunkDocument({ uri: entry.uri, relPath: entry.relPath, text, ...(symbols ? { symbols } : {}) }, this.chunkerOptions);
+    const fitted = await this.chunkToFit({ uri: entry.uri, relPath: entry.relPath, text, ...(symbols ? { symbols } : {}) }, run.signal);
+    const chunks = fitted.chunks;
+    run.passagesSplit += fitted.split;
     run.filesIndexed++;
     for (const c of chunks) {
       const slot = this.hashToSlot.get(c.hash);
@@ -804,6 +810,17 @@ export class SemanticIndex {
     run.waiting.push({ entry, contentHash, chunks });
     this.applyReady(run);
     if (run.pending.size >= this.batchSize) await this.launchBatch(run);
+  }
+
+  /**
+   * Passages of a document, each within the model's limit by its own tokenizer when the embedder can count (see
+   * tokenFit.ts): the chunker's estimate decides the cuts, exact counts split whatever would still be cut.
+   */
+  private async chunkToFit(input: ChunkInput, signal?: AbortSignal): Promise<{ chunks: Chunk[]; split: number }> {
+    const chunks = chunkDocument(input, this.chunkerOptions);
+    const count = this.embedder.inputTokenCounts?.bind(this.embedder);
+    if (!count || chunks.length === 0) return { chunks, split: 0 };
+    return fitChunks(input.text, chunks, this.embedder.maxTokens, count, signal);
   }
 
   /** Sends the next batch of pending texts to the embedder, after taking in the previous batch's vectors. */
@@ -1156,10 +1173,12 @@ export class SemanticIndex {
         if (next.done) return applied;
         const [uri, entry] = next.value;
         const { doc } = entry;
-        entry.chunks ??= chunkDocument(
-          { uri: doc.uri, relPath: doc.relPath, text: doc.text, ...(doc.languageId ? { languageId: doc.languageId } : {}), ...(doc.symbols ? { symbols: doc.symbols } : {}) },
-          this.chunkerOptions,
-        );
+        entry.chunks ??= (
+          await this.chunkToFit(
+            { uri: doc.uri, relPath: doc.relPath, text: doc.text, ...(doc.languageId ? { languageId: doc.languageId } : {}), ...(doc.symbols ? { symbols: doc.symbols } : {}) },
+            signal,
+          )
+        ).chunks;
         const chunks = entry.chunks;
         const missing = new Map<string, string>();
         for (const c of chunks) if (!this.hashToSlot.has(c.hash)) missing.set(c.hash, storedPassage(c.context, c.text));

@@ -26,6 +26,11 @@ export interface Embedder {
   readonly weakMatchBelow?: number;
   /** Exact token count of `text` (special tokens excluded) when a tokenizer is at hand; else a heuristic is used. */
   countTokens?(text: string): number;
+  /**
+   * Exact tokens of each text as {@link embed} would read it (special tokens and prefixes included, nothing cut).
+   * When present, the index splits every passage that would not fit {@link maxTokens}, so no text is cut.
+   */
+  inputTokenCounts?(texts: readonly string[], signal?: AbortSignal): Promise<ArrayLike<number>>;
 }
 
 /** A file the source can read. */
@@ -186,6 +191,8 @@ export interface UpdateSummary {
   readonly chunksEmbedded: number;
   /** Chunks whose vector came from the cache (same text seen before, in any file). */
   readonly chunksReused: number;
+  /** Cuts made in passages the model's tokenizer found over its limit (each became two), so none is cut when embedded. */
+  readonly passagesSplit: number;
   readonly skipped: readonly SkippedFile[];
   readonly ignored: number;
   readonly commits: number;

@@ -65,6 +65,15 @@ export class WorkerEmbedder implements Embedder {
     return this.embedRaw(prefix === '' ? texts : texts.map((t) => prefix + t), signal);
   }
 
+  /** Tokens of each passage as {@link embed} sends it (prefix and special tokens included), before any cut. */
+  async inputTokenCounts(texts: readonly string[], signal?: AbortSignal): Promise<Uint32Array> {
+    if (texts.length === 0) return new Uint32Array(0);
+    const prefix = this.conventions.passagePrefix;
+    const counts = await this.client.request({ type: 'tokenCounts', model: this.model, texts: prefix === '' ? texts : texts.map((t) => prefix + t) }, signal ? { signal } : {});
+    if (counts.length !== texts.length) throw new Error(`the model worker counted ${counts.length} of ${texts.length} texts`);
+    return counts;
+  }
+
   /** A query, with the model's query prefix or instruction. */
   embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
     return this.embedRaw([this.conventions.queryPrefix + text], signal);

@@ -534,7 +534,7 @@ export class SearchService implements vscode.Disposable {
     if (summary.filesIndexed + summary.filesDeleted + summary.filesRenamed > 0 || kind === 'full') {
       this.logger.info(
         `search index ${kind} update: ${summary.filesIndexed} files indexed, ${summary.filesUnchanged} unchanged, ${summary.filesDeleted} deleted, ` +
-          `${summary.chunksEmbedded} passages embedded, ${summary.chunksReused} reused, ${summary.skipped.length} skipped, ${summary.ignored} ignored, ${summary.ms.toFixed(0)} ms`,
+          `${summary.chunksEmbedded} passages embedded, ${summary.chunksReused} reused, ${summary.passagesSplit} split to fit the model, ${summary.skipped.length} skipped, ${summary.ignored} ignored, ${summary.ms.toFixed(0)} ms`,
       );
     }
     this.setReady(session);

@@ -100,6 +100,10 @@ export class UseEncoder implements EncoderModel {
     return this.tokenizer.encode(text);
   }
 
+  tokenCount(text: string): number {
+    return this.tokenizer.encode(text).length;
+  }
+
   /** Token ids as the model sees them: at most {@link ModelInfo.maxTokens} per text (the TF graph drops the rest). */
   encodeIds(text: string): number[] {
     return this.tokenizer.encode(text).slice(0, this.architecture.maxTokens).map((p) => p.id);
