@@ -110,7 +110,7 @@ if (!production) {
     { label: 'unit tests', ...nodeTarget, entryPoints: testEntries('unit'), outdir: 'out/test/unit', plugins: [stubSharp, onnxRuntime] },
     // Mocha is bundled into the extension-host test index: the host cannot require mocha's ESM build.
     { label: 'vscode tests', ...nodeTarget, external: ['vscode'], logOverride: { 'require-resolve-not-external': 'silent' }, entryPoints: ['test/vscode/index.ts'], outfile: 'out/test/vscode/index.js' },
-    { label: 'benchmarks', ...nodeTarget, entryPoints: ['test/bench/foundation.ts', 'test/bench/attentionView.ts', 'test/bench/search.ts', 'test/bench/seq2seq.ts', 'test/bench/summaries.ts', 'test/bench/indexing.ts', 'test/bench/throughput.ts', 'test/bench/indexEndToEnd.ts', 'test/bench/modelMemory.ts', 'test/bench/searchQuality.ts'], outdir: 'out/bench', plugins: [stubSharp, onnxRuntime] },
+    { label: 'benchmarks', ...nodeTarget, entryPoints: ['test/bench/foundation.ts', 'test/bench/attentionView.ts', 'test/bench/search.ts', 'test/bench/seq2seq.ts', 'test/bench/summaries.ts', 'test/bench/indexing.ts', 'test/bench/throughput.ts', 'test/bench/indexEndToEnd.ts', 'test/bench/modelMemory.ts', 'test/bench/searchQuality.ts', 'test/bench/indexMemory.ts'], outdir: 'out/bench', plugins: [stubSharp, onnxRuntime] },
     { label: 'test runners', ...nodeTarget, entryPoints: ['test/runner/vscodeTier.ts', 'test/runner/demo.ts', 'test/runner/screenshots.ts'], outdir: 'out/test/runner' },
     { label: 'browser tests', ...nodeTarget, entryPoints: testEntries('e2e'), outdir: 'out/test/e2e' },
   );

@@ -70,13 +70,29 @@ export function onnxFileFor(model: LocalModel): string {
   return path.join(model.dir, 'onnx', model.dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx');
 }
 
-/** A BERT-family encoder: one ONNX session serves embeddings and, through extra outputs, attention maps. */
+/** Options of both sessions. */
+const SESSION_OPTIONS = (): ort.InferenceSession.SessionOptions => ({ graphOptimizationLevel: 'all', intraOpNumThreads: ort.intraOpThreads() });
+
+/** An attention session unused this long is released (its memory is planned for every layer's maps). */
+const ATTENTION_SESSION_IDLE_MS = 2 * 60_000;
+
+/**
+ * A BERT-family encoder. Embeddings run on a session of the graph as it is; attention maps on a second session of
+ * the graph with the Softmax outputs appended, created when attention is first asked for and released when unused
+ * for {@link ATTENTION_SESSION_IDLE_MS}: onnxruntime plans memory for every output, so an embedding session carrying
+ * the attention outputs held about 1 GB more while indexing.
+ */
 export class BertModel implements EncoderModel {
+  private attentionSession: Promise<ort.InferenceSession> | undefined;
+  private attentionUsers = 0;
+  private attentionTimer: NodeJS.Timeout | undefined;
+
   private constructor(
     readonly model: LocalModel,
     readonly info: ModelInfo,
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly session: ort.InferenceSession,
+    private readonly file: string,
     private readonly attention: readonly AttentionTensor[] | Error,
     private readonly prefixIds: readonly number[],
     private readonly suffixIds: readonly number[],
@@ -109,10 +125,9 @@ export class BertModel implements EncoderModel {
     } catch (e) {
       attention = e as Error;
     }
-    const extra = Array.isArray(attention) ? attention.map((t) => t.output) : [];
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(withExtraOutputs(bytes, extra), { graphOptimizationLevel: 'all', intraOpNumThreads: ort.intraOpThreads() });
+      session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS());
     } catch (e) {
       throw new CodedError('badModel', `onnxruntime could not load ${file}: ${(e as Error).message}`);
     }
@@ -139,7 +154,7 @@ export class BertModel implements EncoderModel {
       loadMs: performance.now() - started,
       weightsSha256: await weightsDigest(file, bytes),
     };
-    return new BertModel(model, info, tokenizer, session, attention, prefix, suffix, alignmentOptions(tokenizer), hiddenOutput);
+    return new BertModel(model, info, tokenizer, session, file, attention, prefix, suffix, alignmentOptions(tokenizer), hiddenOutput);
   }
 
   /** Text tokens an input of `limit` tokens holds besides its special tokens. */
@@ -237,7 +252,7 @@ export class BertModel implements EncoderModel {
     const source = capped ? text.slice(0, ATTENTION_CHAR_CAP) : text;
     const { ids, pieces, all, start } = this.encode(source, windowStart, limit);
     const names = this.attention.map((t) => t.output);
-    const out = await this.session.run(this.feeds([ids]), names);
+    const out = await this.withAttentionSession((session) => session.run(this.feeds([ids]), names));
     const n = ids.length;
     const { layers, heads } = this.info;
     const weights = collectAttention(out, names, heads, n);
@@ -263,7 +278,54 @@ export class BertModel implements EncoderModel {
     };
   }
 
+  /** Runs `work` on the attention session, creating it if needed; it is released once unused for a while. */
+  private async withAttentionSession<T>(work: (session: ort.InferenceSession) => Promise<T>): Promise<T> {
+    clearTimeout(this.attentionTimer);
+    this.attentionUsers++;
+    try {
+      this.attentionSession ??= this.createAttentionSession();
+      return await work(await this.attentionSession);
+    } finally {
+      if (--this.attentionUsers === 0) {
+        this.attentionTimer = setTimeout(() => void this.releaseAttentionSession(), ATTENTION_SESSION_IDLE_MS);
+        this.attentionTimer.unref();
+      }
+    }
+  }
+
+  private async createAttentionSession(): Promise<ort.InferenceSession> {
+    const tensors = this.attention instanceof Error ? [] : this.attention;
+    try {
+      const bytes = await fs.readFile(this.file);
+      // The file may have changed since the model loaded: its maps would not be this model's.
+      if ((await weightsDigest(this.file, bytes)) !== this.info.weightsSha256) throw new Error('the file changed since the model was loaded; load the model again');
+      return await ort.InferenceSession.create(withExtraOutputs(bytes, tensors.map((t) => t.output)), SESSION_OPTIONS());
+    } catch (e) {
+      this.attentionSession = undefined;
+      throw new CodedError('attentionUnavailable', `Could not prepare the attention outputs of ${this.model.ref}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Releases the attention session when no request is using it (read by tests: true when one was released). */
+  async releaseAttentionSession(): Promise<boolean> {
+    if (this.attentionUsers > 0 || !this.attentionSession) return false;
+    const session = this.attentionSession;
+    this.attentionSession = undefined;
+    clearTimeout(this.attentionTimer);
+    await (await session.catch(() => undefined))?.release();
+    return true;
+  }
+
+  /** Whether the attention session is in memory now (read by tests). */
+  get attentionSessionLoaded(): boolean {
+    return this.attentionSession !== undefined;
+  }
+
   async dispose(): Promise<void> {
+    clearTimeout(this.attentionTimer);
+    const attention = this.attentionSession;
+    this.attentionSession = undefined;
+    await (await attention?.catch(() => undefined))?.release();
     await this.session.release();
   }
 }

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { attentionTokenLimit } from '../../src/worker/bertBackend';
+import { attentionTokenLimit, BertModel } from '../../src/worker/bertBackend';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -150,6 +150,27 @@ describe('model worker: BERT attention and embeddings against PyTorch', function
       }
     } finally {
       fs.rmSync(hostile, { recursive: true, force: true });
+    }
+  });
+
+  it('embeds on a session without attention outputs; the attention session comes when asked and goes when released (issue 16 item 2)', async () => {
+    const model = await BertModel.load(local('tiny-bert-wide'));
+    try {
+      const noop = async (): Promise<void> => undefined;
+      const before = await model.embed(['the cat sat on the mat', 'a kitten rested'], noop);
+      assert.equal(model.attentionSessionLoaded, false, 'embedding never creates the attention session');
+      const maps = await model.attentionMaps('the cat sat on the mat');
+      assert.equal(model.attentionSessionLoaded, true);
+      assert.equal(maps.weights.length, 3 * 6 * maps.tokens.length ** 2);
+      assert.equal(await model.releaseAttentionSession(), true);
+      assert.equal(model.attentionSessionLoaded, false);
+      // Same maps from a fresh attention session, same vectors from the embedding session.
+      const again = await model.attentionMaps('the cat sat on the mat');
+      assert.deepEqual([...again.weights], [...maps.weights]);
+      const after = await model.embed(['the cat sat on the mat', 'a kitten rested'], noop);
+      assert.deepEqual([...after.vectors], [...before.vectors]);
+    } finally {
+      await model.dispose();
     }
   });
 
