@@ -239,6 +239,7 @@ export class AttentionInspector implements vscode.Disposable {
       heads: maps.heads,
       truncated: maps.truncated,
       window: maps.window,
+      read: maps.read,
       attentions: nestedAttentions(maps),
     };
     await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(JSON.stringify(json)));

@@ -1,7 +1,7 @@
 import type { AttentionPayload, AttentionViewToHost } from '../../../src/protocol/attentionView';
 import { isHostToAttentionView } from '../../../src/protocol/attentionView';
 import { rolloutRowFromMeans } from '../../../src/core/attention/aggregate';
-import { dequantize } from '../../../src/protocol/attention';
+import { dequantize, describeReadPart } from '../../../src/protocol/attention';
 import { connectToHost, h } from '../shared/host';
 import { Heatmap, type HeatmapCell } from './heatmap';
 import { HeadView } from './headView';
@@ -228,9 +228,13 @@ function render(): void {
     rolloutQuery: state.rolloutQuery !== null && state.rolloutQuery < p.tokens.length ? state.rolloutQuery : null,
     rolloutLayer: state.rolloutLayer !== null ? Math.min(state.rolloutLayer, p.layers - 1) : null,
   };
+  const part = describeReadPart(p.read);
   header.replaceChildren(
     h('div', { class: 'source' }, p.source.label),
     h('div', { class: 'meta' }, `${p.model} · ${p.tokens.length} tokens · ${p.layers} layers × ${p.heads} heads · ${Math.round(p.elapsedMs)} ms`),
+    ...(part
+      ? [h('div', { class: 'read', role: 'note', title: `${p.read.chars.toLocaleString('en')} of ${p.read.totalChars.toLocaleString('en')} characters` }, `Read the ${part} of the selection; the rest was not analysed.`)]
+      : []),
   );
   renderWindowBar(p);
   empty.hidden = true;
@@ -265,10 +269,16 @@ function renderWindowBar(p: AttentionPayload): void {
   previous.addEventListener('click', () => move(p.window.start - Math.floor(shown / 2)));
   next.addEventListener('click', () => move(p.window.start + Math.floor(shown / 2)));
   windowBar.replaceChildren(
-    h('div', { class: 'notice', role: 'note' }, `Long input: ${p.inputTokens} tokens, the model reads ${p.maxTokens} at a time. Move the window to read the rest.`),
+    h('div', { class: 'notice', role: 'note' }, windowNotice(p)),
     h('div', { class: 'window-controls' }, previous, slider, next, label),
   );
   windowBar.hidden = false;
+}
+
+function windowNotice(p: AttentionPayload): string {
+  const part = describeReadPart(p.read);
+  if (!part) return `Long input: ${p.inputTokens} tokens, the model reads ${p.maxTokens} at a time. Move the window to read the rest.`;
+  return `Long input: the ${part} hold ${p.inputTokens} tokens; the model reads ${p.maxTokens} at a time. Move the window within that part.`;
 }
 
 function draw(): void {
