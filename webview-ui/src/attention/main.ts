@@ -7,7 +7,7 @@ import { Heatmap, type HeatmapCell } from './heatmap';
 import { HeadView } from './headView';
 import { ModelView } from './modelView';
 import { RolloutView } from './rolloutView';
-import { visibleTokens } from './tokens';
+import { shownTokens, visibleTokens, type ShownToken } from './tokens';
 
 type Tab = 'heatmap' | 'heads' | 'model' | 'rollout';
 
@@ -41,6 +41,8 @@ const DEFAULT_STATE: ViewState = {
 const host = connectToHost<AttentionViewToHost, ViewState>();
 let state: ViewState = { ...DEFAULT_STATE, ...host.state };
 let payload: AttentionPayload | undefined;
+/** The payload's tokens as labels people read. */
+let tokens: ShownToken[] = [];
 /** Layers received so far (`[head][query][key]`), and the head means of every layer (`[layer][query][key]`). */
 let layerMaps = new Map<number, Float32Array<ArrayBufferLike>>();
 let means: Float32Array<ArrayBufferLike> = new Float32Array(0);
@@ -79,13 +81,14 @@ const thresholdValue = h('span', { class: 'threshold-value' });
 const layerControl = h('span', { class: 'control' }, h('label', { for: 'layer' }, 'Layer'), layerSelect);
 const headControl = h('span', { class: 'control' }, h('label', { for: 'head' }, 'Head'), headSelect);
 const rolloutControl = h('span', { class: 'control' }, h('label', { for: 'rollout-layer' }, 'Through layer'), rolloutSelect);
+const specialControl = h('span', { class: 'control' }, hideSpecial, h('label', { for: 'hide-special' }, '[CLS]/[SEP]'));
 const controls = h(
   'div',
   { class: 'controls' },
   layerControl,
   headControl,
   rolloutControl,
-  h('span', { class: 'control' }, hideSpecial, h('label', { for: 'hide-special' }, '[CLS]/[SEP]')),
+  specialControl,
   h('span', { class: 'control' }, hidePunctuation, h('label', { for: 'hide-punctuation' }, 'punctuation')),
   h('span', { class: 'control' }, h('label', { for: 'threshold' }, 'Min'), threshold, thresholdValue),
 );
@@ -169,6 +172,7 @@ host.onMessage(isHostToAttentionView, (m) => {
     case 'show':
       setStatus('', '');
       payload = m.payload;
+      tokens = shownTokens(payload.tokens);
       app.dataset.transferMs = String(Date.now() - payload.sentAt);
       layerMaps = new Map([[payload.layer, dequantize(payload.layerWeights)]]);
       means = dequantize(payload.layerMeans);
@@ -237,6 +241,8 @@ function render(): void {
       : []),
   );
   renderWindowBar(p);
+  // Models without [CLS]/[SEP]-style tokens get no filter for them.
+  specialControl.hidden = !p.tokens.some((t) => t.special);
   empty.hidden = true;
   result.hidden = false;
   draw();
@@ -286,7 +292,7 @@ function draw(): void {
   const p = payload;
   const n = p.tokens.length;
   const size = n * n;
-  visible = visibleTokens(p.tokens, state);
+  visible = visibleTokens(tokens, state);
   enabled = new Set(state.enabledHeads ?? Array.from({ length: p.heads }, (_, i) => i));
   for (const [tab, button] of Object.entries(tabs)) button.setAttribute('aria-selected', String(tab === state.tab));
   options(layerSelect, p.layers, String(state.layer));
@@ -311,7 +317,7 @@ function draw(): void {
       const layer = head === 'mean' ? undefined : layerData(state.layer);
       const map = head === 'mean' ? meanOf(state.layer) : layer?.subarray(head * size, (head + 1) * size);
       if (map) {
-        ms = heatmap.render({ tokens: p.tokens, map, visible, threshold: state.threshold, width });
+        ms = heatmap.render({ tokens, map, visible, threshold: state.threshold, width });
         view = heatmap.element;
       }
       break;
@@ -319,7 +325,7 @@ function draw(): void {
     case 'heads': {
       const layer = layerData(state.layer);
       if (layer) {
-        ms = headView.render({ tokens: p.tokens, heads: p.heads, mapOf: (head) => layer.subarray(head * size, (head + 1) * size), enabled, visible, threshold: state.threshold, width });
+        ms = headView.render({ tokens, heads: p.heads, mapOf: (head) => layer.subarray(head * size, (head + 1) * size), enabled, visible, threshold: state.threshold, width });
         view = headView.element;
       }
       break;
@@ -342,7 +348,7 @@ function draw(): void {
       const started = performance.now();
       const row = rolloutRowFromMeans(meanOf, n, query, through);
       ms = performance.now() - started;
-      ms += rolloutView.render({ tokens: p.tokens, row, query, visible, threshold: state.threshold, caption: `Rollout through layer ${through + 1} (mean of heads + residual)` });
+      ms += rolloutView.render({ tokens, row, query, visible, threshold: state.threshold, caption: `Rollout through layer ${through + 1} (mean of heads + residual)` });
       view = rolloutView.element;
       break;
     }
@@ -364,8 +370,8 @@ function showCell(cell: HeatmapCell | undefined, prefix?: string): void {
     delete readout.dataset.weight;
     return;
   }
-  const q = payload.tokens[cell.query]!;
-  const k = payload.tokens[cell.key]!;
+  const q = tokens[cell.query]!;
+  const k = tokens[cell.key]!;
   const where = prefix ?? `Layer ${state.layer + 1}, ${state.head === 'mean' ? 'mean of heads' : `head ${state.head + 1}`}`;
   readout.textContent = `${where}: “${q.text}” → “${k.text}” = ${cell.weight.toFixed(4)}`;
   readout.dataset.query = String(cell.query);
