@@ -39,6 +39,15 @@ async function openAndSelectAll(page: Page, file: string): Promise<void> {
   await page.keyboard.press('Control+A');
 }
 
+async function chooseTheme(page: Page, theme: string): Promise<void> {
+  await runCommand(page, 'Preferences: Color Theme');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.fill(theme);
+  // A row's label reads "<name>, <theme>": match its end, so "Default High Contrast" does not pick "… Contrast Light".
+  await page.locator(`.quick-input-widget .monaco-list-row[aria-label$=", ${theme}"]`).first().click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
+
 async function inspect(page: Page, file: string): Promise<FrameLocator> {
   await openAndSelectAll(page, file);
   await runCommand(page, 'BERT Lens: Inspect Attention of Selection');
@@ -46,6 +55,26 @@ async function inspect(page: Page, file: string): Promise<FrameLocator> {
   await poll(async () => (await view.locator('.header .source').textContent())?.startsWith(`${file}:`), { timeoutMs: 60_000, what: `the view shows ${file}` });
   return view;
 }
+
+/** WCAG contrast ratio of two `rgb(…)` / `rgba(…)` colours (the alpha of either is ignored: callers pass opaque ones). */
+function contrast(a: string, b: string): number {
+  const luminance = (c: string): number => {
+    const [r, g, bl] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+      const x = Number(v) / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+const THEMES: readonly (readonly [string, string])[] = [
+  ['Default Dark Modern', 'vscode-dark'],
+  ['Default Light Modern', 'vscode-light'],
+  ['Default High Contrast', 'vscode-high-contrast'],
+  ['Default High Contrast Light', 'vscode-high-contrast-light'],
+];
 
 describe('Attention view at real sizes (browser)', function () {
   this.timeout(180_000);
@@ -116,13 +145,39 @@ describe('Attention view at real sizes (browser)', function () {
     await screenshot(page, 'attention-readable');
   });
 
+  it('labels and legend keep their contrast in dark, light and high-contrast themes', async () => {
+    const view = await inspect(page, 'paragraph.md');
+    for (const [theme, kind] of THEMES) {
+      await chooseTheme(page, theme);
+      await poll(async () => (await view.locator('body').getAttribute('class'))?.split(' ').includes(kind), { timeoutMs: 30_000, what: `the ${theme} theme in the view` });
+      const colors = await view.locator('.heatmap').evaluate((el) => {
+        const label = el.querySelector('.token-label.row:not(.special)')!;
+        const tick = el.querySelector('.legend-tick')!;
+        return {
+          label: getComputedStyle(label).color,
+          labels: getComputedStyle(el.querySelector('.row-labels')!).backgroundColor,
+          tick: getComputedStyle(tick).color,
+          body: getComputedStyle(document.body).backgroundColor,
+        };
+      });
+      assert.doesNotMatch(colors.labels, /rgba\(.*, 0\)|transparent/, `${theme}: sticky labels have an opaque background`);
+      const labelContrast = contrast(colors.label, colors.labels);
+      assert.ok(labelContrast >= 4.5, `${theme}: token labels ${colors.label} on ${colors.labels} have contrast ${labelContrast.toFixed(2)}`);
+      const tickContrast = contrast(colors.tick, colors.body);
+      assert.ok(tickContrast >= 3, `${theme}: legend ticks ${colors.tick} on ${colors.body} have contrast ${tickContrast.toFixed(2)}`);
+    }
+  });
+
   it('keeps the hover tooltip inside the view', async () => {
     const view = await attentionView(page);
     const canvas = view.locator('canvas.heatmap-canvas');
     // The rightmost cell visible in the view, near its bottom edge.
     const target = await canvas.evaluate((c) => {
       const r = c.getBoundingClientRect();
-      return { x: Math.min(r.right, window.innerWidth) - 3 - r.left, y: Math.min(r.bottom, window.innerHeight) - 3 - r.top };
+      const box = c.closest('.heatmap-scroll')!.getBoundingClientRect();
+      const right = Math.min(r.right, box.right - 16, window.innerWidth);
+      const bottom = Math.min(r.bottom, box.bottom - 16, window.innerHeight);
+      return { x: right - 3 - r.left, y: bottom - 3 - r.top };
     });
     await canvas.hover({ position: target, force: true });
     const tooltip = view.locator('.tooltip');
