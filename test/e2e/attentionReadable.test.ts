@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
-import { attentionView, launchBrowser, openWorkbench, poll, runCommand, screenshot, startCodeServer, type CodeServer } from '../harness/codeServer';
+import { attentionView, chooseColorTheme, launchBrowser, openWorkbench, poll, runCommand, screenshot, startCodeServer, type CodeServer } from '../harness/codeServer';
 import { repoRoot } from '../harness/paths';
 
 /**
@@ -31,21 +31,12 @@ async function openAndSelectAll(page: Page, file: string): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible' });
   await input.fill(file);
-  await page.locator('.quick-input-widget .monaco-list-row').first().waitFor({ state: 'visible' });
-  await input.press('Enter');
+  // Recently opened files are listed before the filter applies: pick the row of this file, not the first row.
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: file }).first().click();
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   await poll(async () => (await page.locator('.monaco-workbench .tab.active').textContent())?.includes(file), { what: `${file} open` });
   await page.locator('.monaco-editor .view-lines').first().click();
   await page.keyboard.press('Control+A');
-}
-
-async function chooseTheme(page: Page, theme: string): Promise<void> {
-  await runCommand(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.fill(theme);
-  // A row's label reads "<name>, <theme>": match its end, so "Default High Contrast" does not pick "… Contrast Light".
-  await page.locator(`.quick-input-widget .monaco-list-row[aria-label$=", ${theme}"]`).first().click();
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 }
 
 async function inspect(page: Page, file: string): Promise<FrameLocator> {
@@ -148,7 +139,7 @@ describe('Attention view at real sizes (browser)', function () {
   it('labels and legend keep their contrast in dark, light and high-contrast themes', async () => {
     const view = await inspect(page, 'paragraph.md');
     for (const [theme, kind] of THEMES) {
-      await chooseTheme(page, theme);
+      await chooseColorTheme(page, theme);
       await poll(async () => (await view.locator('body').getAttribute('class'))?.split(' ').includes(kind), { timeoutMs: 30_000, what: `the ${theme} theme in the view` });
       const colors = await view.locator('.heatmap').evaluate((el) => {
         const label = el.querySelector('.token-label.row:not(.special)')!;
