@@ -1,4 +1,4 @@
-import type { ShownToken } from './tokens';
+import type { ShownToken } from './tokenLabels';
 import { h, themeColor } from '../shared/host';
 import { labelIndex, tokenLabel } from './heatmap';
 import { headColors, rgba } from './tokens';

@@ -1,6 +1,6 @@
 import { h, rgbOf, themeColor } from '../shared/host';
 import { LEGEND_TICKS, scalePosition, writeWeightColor } from './colorScale';
-import type { ShownToken } from './tokens';
+import type { ShownToken } from './tokenLabels';
 
 export interface HeatmapCell {
   readonly query: number;

@@ -7,7 +7,8 @@ import { Heatmap, type HeatmapCell } from './heatmap';
 import { HeadView } from './headView';
 import { ModelView } from './modelView';
 import { RolloutView } from './rolloutView';
-import { shownTokens, visibleTokens, type ShownToken } from './tokens';
+import { shownTokens, type ShownToken } from './tokenLabels';
+import { visibleTokens } from './tokens';
 
 type Tab = 'heatmap' | 'heads' | 'model' | 'rollout';
 
