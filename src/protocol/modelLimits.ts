@@ -11,7 +11,7 @@ export interface ModelLimits {
 export const DEFAULT_MODEL_LIMITS: ModelLimits = { maxLoaded: 3, idleMs: 10 * 60_000 };
 
 /** The limits the host passed in the worker's environment (`BERT_LENS_MAX_LOADED_MODELS`, `BERT_LENS_MODEL_IDLE_MS`). */
-export function modelLimitsFrom(env: NodeJS.ProcessEnv): ModelLimits {
+export function modelLimitsFrom(env: Readonly<Record<string, string | undefined>>): ModelLimits {
   const max = Number(env.BERT_LENS_MAX_LOADED_MODELS);
   const idle = Number(env.BERT_LENS_MODEL_IDLE_MS);
   return {
