@@ -97,6 +97,7 @@ describe('Attention view in code-server (browser)', function () {
     await waitForSource(view, 'README.md:6');
     assert.equal(labels.length, n);
     assert.deepEqual(await view.locator('.token-label.row').allTextContents(), labels);
+    assert.ok(await view.locator('#hide-special').isVisible(), 'a BERT model has [CLS]/[SEP]: the filter for them is offered');
 
     const w = await weightAt(view, 3, 2, n);
     close(w, at(0, 0, 3, 2), 'layer 1 head 1 cell (3,2)');
