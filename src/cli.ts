@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { nestedAttentions, type AttentionMaps } from './protocol/attention';
+import { describeReadPart, nestedAttentions, type AttentionMaps } from './protocol/attention';
 import type { Dtype, LocalModel } from './protocol/worker';
 import { HubDownloader, ModelDownloadError } from './core/models/hubDownloader';
 import { DEFAULT_MODEL, modelDisplayName, USE_LITE_REF } from './core/models/modelRef';
@@ -183,6 +183,8 @@ async function attention(client: ModelWorkerClient, model: LocalModel, text: str
   const out: string[] = [
     `model ${maps.model} · ${n} tokens · ${maps.layers} layers × ${maps.heads} heads`,
   ];
+  const part = describeReadPart(maps.read);
+  if (part) out.push(`read the ${part} of the input (the rest was not tokenised)`);
   if (maps.truncated) out.push(`input truncated: ${maps.inputTokens} tokens, the model reads at most ${maps.maxTokens}`);
   out.push('', 'Most attended token per query (last layer, mean over heads):');
   const last = maps.layers - 1;
@@ -212,6 +214,7 @@ function attentionJson(maps: AttentionMaps): unknown {
     truncated: maps.truncated,
     maxTokens: maps.maxTokens,
     inputTokens: maps.inputTokens,
+    read: maps.read,
     attentions: nestedAttentions(maps),
   };
 }

@@ -31,6 +31,11 @@ export interface AttentionMaps {
    * token among all `textTokens` of the input. Long inputs are read through a window of the model's length.
    */
   readonly window: { readonly start: number; readonly textTokens: number };
+  /**
+   * How much of the input was read, in UTF-16 characters: the first `chars` of `totalChars`. Very long inputs are
+   * cut (at a whitespace boundary) before tokenising, so windows move only inside the part read.
+   */
+  readonly read: { readonly chars: number; readonly totalChars: number };
 }
 
 /** Index of `weights[layer][head][query][key]` in the flat array of {@link AttentionMaps}. */
@@ -92,4 +97,20 @@ export function dequantize(values: Uint16Array): Float32Array {
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = values[i]! / QUANT_MAX;
   return out;
+}
+
+/** A length of text in human units: characters below 1 KiB, then KiB and MiB (1 character counted as a byte). */
+export function humanSize(chars: number): string {
+  if (chars < 1024) return `${chars} characters`;
+  if (chars < 2 ** 20) {
+    const kib = chars / 1024;
+    return `${kib < 10 ? kib.toFixed(1) : Math.round(kib)} KiB`;
+  }
+  return `${(chars / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** What part of the input was read, for people: "first 64 KiB of 5.0 MiB", or undefined when all of it was. */
+export function describeReadPart(read: AttentionMaps['read']): string | undefined {
+  if (read.chars >= read.totalChars) return undefined;
+  return `first ${humanSize(read.chars)} of ${humanSize(read.totalChars)}`;
 }

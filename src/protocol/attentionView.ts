@@ -111,6 +111,7 @@ function isPayload(p: unknown): p is AttentionPayload {
   if (!(p.thumbnails instanceof Uint8Array) || p.thumbnails.length !== p.layers * p.heads * p.thumbnailSize ** 2) return false;
   const s = p.source;
   const w = p.window;
+  const r = p.read;
   return (
     typeof p.model === 'string' &&
     typeof p.truncated === 'boolean' &&
@@ -119,6 +120,10 @@ function isPayload(p: unknown): p is AttentionPayload {
     isRecord(w) &&
     isIndex(w.start) &&
     isIndex(w.textTokens) &&
+    isRecord(r) &&
+    isIndex(r.chars) &&
+    isIndex(r.totalChars) &&
+    r.chars <= r.totalChars &&
     isRecord(s) &&
     typeof s.label === 'string' &&
     typeof s.uri === 'string' &&

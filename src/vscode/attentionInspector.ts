@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { nestedAttentions } from '../protocol/attention';
+import { nestedAttentions, type TokenSpan } from '../protocol/attention';
 import type { AttentionPayload, ExportFormat } from '../protocol/attentionView';
 import type { Config } from './config';
 import type { AttentionViewProvider, AttentionViewRequest } from './attentionViewProvider';
@@ -104,6 +104,7 @@ export class AttentionInspector implements vscode.Disposable {
       this.clearHighlight();
       const payload: AttentionPayload = {
         ...maps,
+        tokens: withSurfaces(maps.tokens, text),
         source: { label: inspection.label, uri: document.uri.toString(), offset: inspection.offset },
         elapsedMs: performance.now() - started,
         sentAt: Date.now(),
@@ -239,6 +240,7 @@ export class AttentionInspector implements vscode.Disposable {
       heads: maps.heads,
       truncated: maps.truncated,
       window: maps.window,
+      read: maps.read,
       attentions: nestedAttentions(maps),
     };
     await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(JSON.stringify(json)));
@@ -271,6 +273,14 @@ export class AttentionInspector implements vscode.Disposable {
     this.running?.cancel();
     this.disposables.forEach((d) => d.dispose());
   }
+}
+
+/**
+ * Tokens labelled with the text they cover in `text` (what the user wrote, not the tokenizer's form: no '▁' or
+ * '##', original case, a line break rather than the unknown piece it became); special tokens keep their names.
+ */
+function withSurfaces(tokens: readonly TokenSpan[], text: string): TokenSpan[] {
+  return tokens.map((t) => (t.special || t.end <= t.start ? t : { ...t, text: text.slice(t.start, t.end) }));
 }
 
 /** A selection that ends at the start of a line (whole-line selections) without that final line break. */

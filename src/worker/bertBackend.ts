@@ -8,6 +8,7 @@ import type { Embeddings, LocalModel, ModelInfo } from '../protocol/worker';
 import { findAttentionTensors, type AttentionTensor } from '../core/attention/softmaxDiscovery';
 import { readOnnxGraph, withExtraOutputs } from '../core/onnx/onnxGraph';
 import { alignTokens, type AlignmentOptions } from '../core/text/tokenAlignment';
+import { readPart } from '../core/text/readPart';
 import { collectAttention, type Checkpoint, type EncoderModel } from './encoderModel';
 import { CodedError } from './errors';
 import { embedBatching, embedInBudget, normalise } from './tokenBudget';
@@ -248,8 +249,8 @@ export class BertModel implements EncoderModel {
     if (this.room(limit) < 1) {
       throw new CodedError('attentionUnavailable', `The attention maps of ${this.model.ref} (${this.info.layers} layers × ${this.info.heads} heads) would not fit in ${ATTENTION_BYTES_CAP / 2 ** 20} MiB even for one token.`);
     }
-    const capped = text.length > ATTENTION_CHAR_CAP;
-    const source = capped ? text.slice(0, ATTENTION_CHAR_CAP) : text;
+    const read = readPart(text, ATTENTION_CHAR_CAP);
+    const source = read.text;
     const { ids, pieces, all, start } = this.encode(source, windowStart, limit);
     const names = this.attention.map((t) => t.output);
     const out = await this.withAttentionSession((session) => session.run(this.feeds([ids]), names));
@@ -271,10 +272,11 @@ export class BertModel implements EncoderModel {
       layers,
       heads,
       weights,
-      truncated: all.length > pieces.length || capped,
+      truncated: all.length > pieces.length || read.chars < read.totalChars,
       maxTokens: limit,
       inputTokens: all.length + this.prefixIds.length + this.suffixIds.length,
       window: { start, textTokens: all.length },
+      read: { chars: read.chars, totalChars: read.totalChars },
     };
   }
 

@@ -14,6 +14,8 @@ const reference = loadReference('tiny-bert');
 /** README.md line 6 of the demo workspace is exactly this reference sentence. */
 const sentence = reference.items[0]!;
 const n = sentence.tokens.length;
+/** The labels the view shows: the text each token covers in the sentence (case kept), special tokens by name. */
+const labels = ['[CLS]', ...sentence.text.replace('.', ' .').split(' '), '[SEP]'];
 const at = (layer: number, head: number, q: number, k: number): number => sentence.attentions![layer]![head]![q]![k]!;
 
 async function goToLine(page: Page, file: string, line: number): Promise<void> {
@@ -93,11 +95,13 @@ describe('Attention view in code-server (browser)', function () {
     await runCommand(page, 'BERT Lens: Inspect Attention of Selection');
     view = await attentionView(page);
     await waitForSource(view, 'README.md:6');
-    assert.deepEqual(await view.locator('.token-label.row').allTextContents(), sentence.tokens);
+    assert.equal(labels.length, n);
+    assert.deepEqual(await view.locator('.token-label.row').allTextContents(), labels);
+    assert.ok(await view.locator('#hide-special').isVisible(), 'a BERT model has [CLS]/[SEP]: the filter for them is offered');
 
     const w = await weightAt(view, 3, 2, n);
     close(w, at(0, 0, 3, 2), 'layer 1 head 1 cell (3,2)');
-    assert.equal(await view.locator('.tooltip').textContent(), `${sentence.tokens[3]} → ${sentence.tokens[2]}: ${w.toFixed(4)}`);
+    assert.equal(await view.locator('.tooltip').textContent(), `${labels[3]} → ${labels[2]}: ${w.toFixed(4)}`);
 
     await view.locator('select#layer').selectOption({ value: '1' });
     await view.locator('select#head').selectOption({ value: '2' });
@@ -165,7 +169,7 @@ describe('Attention view in code-server (browser)', function () {
   it('head view: token columns, one line per head and pair, head toggles, hover', async () => {
     await view.locator('#tab-heads').click();
     await view.locator('select#layer').selectOption({ value: '0' });
-    assert.deepEqual(await view.locator('.head-tokens.left .token-label').allTextContents(), sentence.tokens);
+    assert.deepEqual(await view.locator('.head-tokens.left .token-label').allTextContents(), labels);
     const threshold = 0.1;
     await setRange(view, '#threshold', threshold);
     const count = (heads: number[], query?: number): number => {
@@ -299,8 +303,9 @@ describe('Attention view on the bundled encoder (browser)', function () {
     const view = await attentionView(page);
     await waitForSource(view, 'README.md:6');
     assert.match((await view.locator('.header .meta').textContent()) ?? '', /^bundled:use-lite · \d+ tokens · 2 layers × 4 heads/);
-    const labels = await view.locator('.token-label.row').allTextContents();
-    assert.deepEqual(labels, expected.tokens.map((t) => t.text));
+    // Labels are the text each piece covers, without the SentencePiece '▁'.
+    const shown = await view.locator('.token-label.row').allTextContents();
+    assert.deepEqual(shown, expected.tokens.map((t) => sentence.text.slice(t.start, t.end)));
     // Each token covers its own piece of the selected sentence: together they spell it, spaces aside.
     assert.equal(expected.tokens.map((t) => sentence.text.slice(t.start, t.end)).join(''), sentence.text.replace(/ /g, ''));
 

@@ -787,6 +787,20 @@ function countResults(log: string[], exitCode: number): Pick<ExtensionTestResult
   return { passed: 0, failed: exitCode === 0 ? 0 : 1, pending: 0, skipped: [], failures: exitCode === 0 ? [] : [{ title: '(test runner)', error }], source: 'exit-code' };
 }
 
+/**
+ * Switches the workbench to a colour theme through "Preferences: Color Theme" (a `workbench.colorTheme` user
+ * setting written before start is not applied by code-server here, see issue 13 item 13). Call it once the extension
+ * host is up: right after the page opens the picker may list no themes yet.
+ */
+export async function chooseColorTheme(page: Page, theme: string): Promise<void> {
+  await runCommand(page, 'Preferences: Color Theme');
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-box input').fill(theme);
+  // A row's label reads "<group>, <theme>": match its end, so "Default High Contrast" does not pick "… Contrast Light".
+  await widget.locator(`.monaco-list-row[aria-label$=", ${theme}"]`).first().click();
+  await widget.waitFor({ state: 'hidden' });
+}
+
 /** The Attention view's content frame, once its toolbar is there (polls: the sidebar view is created lazily). */
 export async function attentionView(page: Page, timeoutMs = 60_000): Promise<FrameLocator> {
   return poll(

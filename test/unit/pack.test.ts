@@ -16,6 +16,7 @@ function mapsOf(model: string, item = 0): AttentionMaps {
     maxTokens: 64,
     inputTokens: ref.tokens.length,
     window: { start: 0, textTokens: ref.tokens.length - 2 },
+    read: { chars: ref.text.length, totalChars: ref.text.length },
   };
 }
 

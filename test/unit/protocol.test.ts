@@ -23,6 +23,7 @@ function showMessage(overrides: Record<string, unknown> = {}): unknown {
       maxTokens: 512,
       inputTokens: 2,
       window: { start: 0, textTokens: 0 },
+      read: { chars: 10, totalChars: 10 },
       source: { label: 'a.md:1', uri: 'file:///a.md', offset: 0 },
       elapsedMs: 3,
       sentAt: 0,

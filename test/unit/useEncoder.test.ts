@@ -250,6 +250,21 @@ describe('bundled encoder: Universal Sentence Encoder lite on onnxruntime', func
     assert.equal(clamped.tokens.at(-1)!.end, all.at(-1)!.end);
   });
 
+  it('reads a text longer than 64 KiB up to a word boundary, and says how much it read (issue 13 item 1)', async () => {
+    const text = 'lorem ipsum dolor '.repeat(8000);
+    const maps = await use.attentionMaps(text, 1e9);
+    assert.ok(maps.read.chars <= 64 * 1024 && maps.read.chars > 64 * 1024 - 20, `read ${maps.read.chars} characters`);
+    assert.equal(maps.read.totalChars, text.length);
+    assert.equal(maps.truncated, true);
+    assert.match(text[maps.read.chars - 1]!, /\s/, 'the part read ends after whitespace');
+    // The last window ends with the last whole word of the part read (then, at most, a piece for the final space).
+    const words = maps.tokens.filter((t) => text.slice(t.start, t.end).trim() !== '');
+    assert.equal(words.at(-1)!.end, text.slice(0, maps.read.chars).trimEnd().length);
+    assert.ok(maps.tokens.at(-1)!.end <= maps.read.chars);
+    const short = await use.attentionMaps('a short text');
+    assert.deepEqual(short.read, { chars: 12, totalChars: 12 });
+  });
+
   it('gives an empty text no tokens and the vector TF.js gives it', async () => {
     const maps = await use.attentionMaps('');
     assert.deepEqual(maps.tokens, []);

@@ -72,9 +72,12 @@ export function register(): void {
       await vscode.commands.executeCommand('bertLens.inspectAttention');
       const shown = await waitFor(() => services.attentionView.lastShown, { what: 'attention payload', timeoutMs: 20_000 });
       assert.equal(shown.source.offset, doc.offsetAt(new vscode.Position(1, 0)));
-      assert.deepEqual(shown.tokens.map((t) => t.text), item.tokens);
-      const resume = shown.tokens.find((t) => t.text === 'res')!;
+      // The view labels each token with the text it covers (case kept, no '##'); special tokens keep their names.
+      assert.deepEqual(shown.tokens.map((t) => t.text), shown.tokens.map((t, i) => (t.special ? item.tokens[i] : item.text.slice(t.start, t.end))));
+      const resume = shown.tokens[item.tokens.indexOf('res')]!;
+      assert.equal(resume.text, 'RÉS');
       assert.equal(item.text.slice(resume.start, resume.end), 'RÉS');
+      assert.deepEqual(shown.read, { chars: item.text.length, totalChars: item.text.length });
       // The view gets layer 0 in 16 bits, the head means of every layer, and thumbnails.
       assert.equal(shown.layer, 0);
       assert.ok(maxAbsDiff(dequantize(shown.layerWeights), item.attentions![0]!.flat(2)) < 1e-4);
@@ -85,8 +88,15 @@ export function register(): void {
 
       const target = vscode.Uri.file(path.join(os.tmpdir(), `bert-lens-export-${Date.now()}.json`));
       await services.inspector.exportJson(target);
-      const exported = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(target))) as { tokens: { text: string }[]; attentions: number[][][][]; source: { label: string } };
+      const exported = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(target))) as {
+        tokens: { text: string }[];
+        attentions: number[][][][];
+        source: { label: string };
+        read: { chars: number; totalChars: number };
+      };
+      // The export keeps the tokenizer's own pieces, and says how much of the input was read.
       assert.deepEqual(exported.tokens.map((t) => t.text), item.tokens);
+      assert.deepEqual(exported.read, { chars: item.text.length, totalChars: item.text.length });
       assert.ok(maxAbsDiff(exported.attentions.flat(3), item.attentions!.flat(3)) < 1e-6, 'exported JSON has full precision');
       assert.match(exported.source.label, /^Untitled-\d+:2$/);
     });

@@ -2,6 +2,7 @@ import * as ort from '../runtime';
 import { USE_LITE_REF } from '../../core/models/modelRef';
 import type { AttentionMaps, TokenSpan } from '../../protocol/attention';
 import type { Embeddings, ModelInfo } from '../../protocol/worker';
+import { readPart } from '../../core/text/readPart';
 import { SentencePieceTokenizer, type SentencePiece } from '../../core/text/sentencePiece';
 import { collectAttention, type Checkpoint, type EncoderModel } from '../encoderModel';
 import { CodedError } from '../errors';
@@ -130,9 +131,8 @@ export class UseEncoder implements EncoderModel {
    * at token `windowStart` (clamped so the window stays inside the text).
    */
   async attentionMaps(text: string, windowStart = 0): Promise<AttentionMaps> {
-    const capped = text.length > ATTENTION_CHAR_CAP;
-    const source = capped ? text.slice(0, ATTENTION_CHAR_CAP) : text;
-    const pieces = this.tokenizer.encode(source);
+    const read = readPart(text, ATTENTION_CHAR_CAP);
+    const pieces = this.tokenizer.encode(read.text);
     const room = this.architecture.maxTokens;
     const start = pieces.length > room ? Math.max(0, Math.min(Math.floor(windowStart), pieces.length - room)) : 0;
     const kept = pieces.slice(start, start + room);
@@ -147,10 +147,11 @@ export class UseEncoder implements EncoderModel {
       layers,
       heads,
       weights,
-      truncated: pieces.length > n || capped,
+      truncated: pieces.length > n || read.chars < read.totalChars,
       maxTokens: this.architecture.maxTokens,
       inputTokens: pieces.length,
       window: { start, textTokens: pieces.length },
+      read: { chars: read.chars, totalChars: read.totalChars },
     };
   }
 

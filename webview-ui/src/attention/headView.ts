@@ -1,10 +1,10 @@
-import type { TokenSpan } from '../../../src/protocol/attention';
+import type { ShownToken } from './tokenLabels';
 import { h, themeColor } from '../shared/host';
 import { labelIndex, tokenLabel } from './heatmap';
 import { headColors, rgba } from './tokens';
 
 export interface HeadViewInput {
-  readonly tokens: readonly TokenSpan[];
+  readonly tokens: readonly ShownToken[];
   readonly heads: number;
   /** `mapOf(head)` is the row-major n × n map of that head in the chosen layer. */
   readonly mapOf: (head: number) => ArrayLike<number>;

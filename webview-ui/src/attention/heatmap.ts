@@ -1,5 +1,6 @@
-import type { TokenSpan } from '../../../src/protocol/attention';
 import { h, rgbOf, themeColor } from '../shared/host';
+import { LEGEND_TICKS, scalePosition, writeWeightColor } from './colorScale';
+import type { ShownToken } from './tokenLabels';
 
 export interface HeatmapCell {
   readonly query: number;
@@ -8,7 +9,7 @@ export interface HeatmapCell {
 }
 
 export interface HeatmapInput {
-  readonly tokens: readonly TokenSpan[];
+  readonly tokens: readonly ShownToken[];
   /** Row-major n × n weights over all tokens (rows = queries). */
   readonly map: ArrayLike<number>;
   /** Token indices shown as rows and columns, in order. */
@@ -26,32 +27,44 @@ export interface HeatmapEvents {
 }
 
 const LABEL_WIDTH = 88;
+/** Smallest cell edge in CSS pixels: every label stays legible (12 px text); longer inputs scroll. */
+const MIN_CELL = 14;
+const MAX_CELL = 28;
+/** Gap between the pointer and the tooltip, and between the tooltip and the view's edge. */
+const TOOLTIP_GAP = 12;
+const VIEW_MARGIN = 4;
 
 /**
- * A query × key heatmap drawn one pixel per cell into an ImageData and scaled up without smoothing, so 512 × 512
- * maps draw in milliseconds. Token labels are DOM text; a tooltip follows the pointer; a keyboard cursor (arrows,
- * Home/End, PageUp/PageDown) reaches every cell without a mouse.
+ * A query × key heatmap drawn one pixel per cell and scaled up by CSS without smoothing, so 512 × 512 maps draw in
+ * milliseconds and hold little memory. Cells never shrink below {@link MIN_CELL}: a long input scrolls, with the
+ * token labels sticky on both axes. Colours follow a perceptual scale with a legend; a tooltip follows the pointer
+ * and stays inside the view; a keyboard cursor (arrows, Home/End, PageUp/PageDown) reaches every cell.
  */
 export class Heatmap {
   readonly element: HTMLElement;
   readonly canvas = h('canvas', { tabindex: '0', role: 'img', class: 'heatmap-canvas' });
   private readonly rowLabels = h('div', { class: 'row-labels' });
   private readonly colLabels = h('div', { class: 'col-labels', 'aria-hidden': 'true' });
+  private readonly cursorBox = h('div', { class: 'heatmap-cursor', hidden: '' });
+  private readonly scroller: HTMLElement;
   private readonly tooltip = h('div', { class: 'tooltip', role: 'tooltip', hidden: '' });
   private input: HeatmapInput | undefined;
-  private cell = 12;
+  private cell = MIN_CELL;
   private cursor: { row: number; col: number } | undefined;
   private lastHover: { row: number; col: number } | undefined;
   private cursorToken: number | null = null;
 
   constructor(private readonly events: HeatmapEvents) {
-    const grid = h('div', { class: 'heatmap-grid' }, h('div', { class: 'corner' }), this.colLabels, this.rowLabels, this.canvas);
-    this.element = h('div', { class: 'heatmap' }, grid, this.tooltip);
+    const plot = h('div', { class: 'heatmap-plot' }, this.canvas, this.cursorBox);
+    const grid = h('div', { class: 'heatmap-grid' }, h('div', { class: 'corner' }), this.colLabels, this.rowLabels, plot);
+    this.scroller = h('div', { class: 'heatmap-scroll' }, grid);
+    this.element = h('div', { class: 'heatmap' }, legend(), this.scroller, this.tooltip);
     this.canvas.addEventListener('mousemove', (e) => this.onPointer(e));
     this.canvas.addEventListener('mouseleave', () => {
       this.tooltip.hidden = true;
       if (!this.cursor) this.events.onCell(undefined);
     });
+    this.scroller.addEventListener('scroll', () => (this.tooltip.hidden = true));
     this.canvas.addEventListener('keydown', (e) => this.onKey(e));
     this.canvas.addEventListener('focus', () => {
       // Keyboard reading starts where the pointer last was, so mouse and keyboard users meet in the same cell.
@@ -73,12 +86,9 @@ export class Heatmap {
     const previous = this.input;
     this.input = input;
     const m = input.visible.length;
-    // Cells shrink below a pixel rather than overflow the view: long inputs stay one picture.
     const room = Math.max(64, input.width - LABEL_WIDTH - 8);
-    this.cell = Math.min(28, room / Math.max(1, m));
-    if (this.cell >= 3) this.cell = Math.floor(this.cell);
+    this.cell = Math.max(MIN_CELL, Math.min(MAX_CELL, Math.floor(room / Math.max(1, m))));
     this.element.style.setProperty('--cell', `${this.cell}px`);
-    this.element.classList.toggle('compact', this.cell < 9);
     if (!previous || previous.tokens !== input.tokens || previous.visible !== input.visible) {
       const rows = input.visible.map((i) => tokenLabel(input.tokens[i]!, i, 'row'));
       this.rowLabels.replaceChildren(...rows);
@@ -111,15 +121,13 @@ export class Heatmap {
     const { visible, map, threshold } = input;
     const n = input.tokens.length;
     const m = visible.length;
-    const ratio = window.devicePixelRatio || 1;
     const size = m * this.cell;
-    this.canvas.width = Math.max(1, Math.round(size * ratio));
-    this.canvas.height = Math.max(1, Math.round(size * ratio));
+    this.canvas.width = Math.max(1, m);
+    this.canvas.height = Math.max(1, m);
     this.canvas.style.width = `${size}px`;
     this.canvas.style.height = `${size}px`;
-    const ctx = this.canvas.getContext('2d')!;
+    this.placeCursor();
     if (m === 0) return;
-    const [r, g, b] = rgbOf(themeColor('--vscode-charts-blue', '#3794ff'));
     const [br, bg, bb] = rgbOf(themeColor('--vscode-editor-background', '#1e1e1e'));
     const pixels = new ImageData(m, m);
     const data = pixels.data;
@@ -127,25 +135,24 @@ export class Heatmap {
       const q = visible[row]!;
       for (let col = 0; col < m; col++) {
         const w = map[q * n + visible[col]!]!;
-        const a = w >= threshold ? Math.min(1, w) : 0;
         const p = (row * m + col) * 4;
-        data[p] = br + (r - br) * a;
-        data[p + 1] = bg + (g - bg) * a;
-        data[p + 2] = bb + (b - bb) * a;
-        data[p + 3] = 255;
+        if (w >= threshold) writeWeightColor(data, p, w);
+        else {
+          data[p] = br;
+          data[p + 1] = bg;
+          data[p + 2] = bb;
+          data[p + 3] = 255;
+        }
       }
     }
-    const scratch = new OffscreenCanvas(m, m);
-    scratch.getContext('2d')!.putImageData(pixels, 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.drawImage(scratch, 0, 0, this.canvas.width, this.canvas.height);
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    if (this.cursor) {
-      ctx.strokeStyle = themeColor('--vscode-focusBorder', '#007fd4');
-      ctx.lineWidth = 2;
-      ctx.strokeRect(this.cursor.col * this.cell + 1, this.cursor.row * this.cell + 1, this.cell - 2, this.cell - 2);
-    }
+    this.canvas.getContext('2d')!.putImageData(pixels, 0, 0);
+  }
+
+  private placeCursor(): void {
+    const c = this.cursor;
+    this.cursorBox.hidden = !c;
+    if (!c) return;
+    this.cursorBox.style.transform = `translate(${c.col * this.cell}px, ${c.row * this.cell}px)`;
   }
 
   private cellAt(row: number, col: number): HeatmapCell {
@@ -167,9 +174,7 @@ export class Heatmap {
     this.lastHover = { row, col };
     this.tooltip.textContent = `${input.tokens[cell.query]!.text} → ${input.tokens[cell.key]!.text}: ${cell.weight.toFixed(4)}`;
     this.tooltip.hidden = false;
-    const host = this.element.getBoundingClientRect();
-    this.tooltip.style.left = `${e.clientX - host.left + this.element.scrollLeft + 12}px`;
-    this.tooltip.style.top = `${e.clientY - host.top + this.element.scrollTop + 12}px`;
+    placeInView(this.tooltip, e.clientX, e.clientY);
     this.events.onCell(cell);
   }
 
@@ -196,7 +201,8 @@ export class Heatmap {
 
   private moveCursor(row: number, col: number): void {
     this.cursor = { row, col };
-    this.draw();
+    this.placeCursor();
+    this.cursorBox.scrollIntoView({ block: 'nearest', inline: 'nearest' });
     this.events.onCell(this.cellAt(row, col));
   }
 
@@ -235,13 +241,51 @@ export class Heatmap {
   }
 }
 
-export function tokenLabel(token: TokenSpan, index: number, axis: string): HTMLElement {
-  return h('div', { class: `token-label ${axis}${token.special ? ' special' : ''}`, 'data-index': String(index), title: token.text }, token.text);
+export function tokenLabel(token: ShownToken, index: number, axis: string): HTMLElement {
+  const kind = token.special ? ' special' : token.continues ? ' subword' : '';
+  return h('div', { class: `token-label ${axis}${kind}`, 'data-index': String(index), title: token.text }, token.text);
 }
 
 export function labelIndex(target: EventTarget | null): number | undefined {
   const el = (target as HTMLElement | null)?.closest?.('[data-index]') as HTMLElement | null;
   return el ? Number(el.dataset.index) : undefined;
+}
+
+/**
+ * Puts a `position: fixed` element below and right of the point, or on the other side where it would leave the view,
+ * and always inside it (the sidebar is often narrower than a tooltip).
+ */
+function placeInView(el: HTMLElement, x: number, y: number): void {
+  const { offsetWidth: w, offsetHeight: ht } = el;
+  const fit = (at: number, size: number, limit: number): number => {
+    const after = at + TOOLTIP_GAP;
+    const start = after + size <= limit - VIEW_MARGIN ? after : at - TOOLTIP_GAP - size;
+    return Math.max(VIEW_MARGIN, Math.min(start, limit - VIEW_MARGIN - size));
+  };
+  el.style.left = `${fit(x, w, window.innerWidth)}px`;
+  el.style.top = `${fit(y, ht, window.innerHeight)}px`;
+}
+
+/** The colour scale with its weights, so a colour can be read as a number. */
+function legend(): HTMLElement {
+  const steps = 128;
+  const bar = h('canvas', { class: 'legend-bar', 'aria-hidden': 'true' });
+  bar.width = steps;
+  bar.height = 1;
+  const pixels = new ImageData(steps, 1);
+  for (let i = 0; i < steps; i++) writeWeightColor(pixels.data, i * 4, (i / (steps - 1)) ** 2);
+  bar.getContext('2d')!.putImageData(pixels, 0, 0);
+  const ticks = LEGEND_TICKS.map((w) => {
+    const tick = h('span', { class: 'legend-tick' }, String(w));
+    tick.style.left = `${(scalePosition(w) * 100).toFixed(1)}%`;
+    return tick;
+  });
+  return h(
+    'div',
+    { class: 'heatmap-legend', role: 'img', 'aria-label': `Colour scale: weight 0 (dark purple) to 1 (yellow), square-root spaced; ticks at ${LEGEND_TICKS.join(', ')}` },
+    h('span', { class: 'legend-caption' }, 'weight'),
+    h('div', { class: 'legend-scale' }, bar, h('div', { class: 'legend-ticks' }, ...ticks)),
+  );
 }
 
 function clamp(v: number, n: number): number {

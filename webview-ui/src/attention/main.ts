@@ -1,12 +1,13 @@
 import type { AttentionPayload, AttentionViewToHost } from '../../../src/protocol/attentionView';
 import { isHostToAttentionView } from '../../../src/protocol/attentionView';
 import { rolloutRowFromMeans } from '../../../src/core/attention/aggregate';
-import { dequantize } from '../../../src/protocol/attention';
+import { dequantize, describeReadPart } from '../../../src/protocol/attention';
 import { connectToHost, h } from '../shared/host';
 import { Heatmap, type HeatmapCell } from './heatmap';
 import { HeadView } from './headView';
 import { ModelView } from './modelView';
 import { RolloutView } from './rolloutView';
+import { shownTokens, type ShownToken } from './tokenLabels';
 import { visibleTokens } from './tokens';
 
 type Tab = 'heatmap' | 'heads' | 'model' | 'rollout';
@@ -41,6 +42,8 @@ const DEFAULT_STATE: ViewState = {
 const host = connectToHost<AttentionViewToHost, ViewState>();
 let state: ViewState = { ...DEFAULT_STATE, ...host.state };
 let payload: AttentionPayload | undefined;
+/** The payload's tokens as labels people read. */
+let tokens: ShownToken[] = [];
 /** Layers received so far (`[head][query][key]`), and the head means of every layer (`[layer][query][key]`). */
 let layerMaps = new Map<number, Float32Array<ArrayBufferLike>>();
 let means: Float32Array<ArrayBufferLike> = new Float32Array(0);
@@ -79,13 +82,14 @@ const thresholdValue = h('span', { class: 'threshold-value' });
 const layerControl = h('span', { class: 'control' }, h('label', { for: 'layer' }, 'Layer'), layerSelect);
 const headControl = h('span', { class: 'control' }, h('label', { for: 'head' }, 'Head'), headSelect);
 const rolloutControl = h('span', { class: 'control' }, h('label', { for: 'rollout-layer' }, 'Through layer'), rolloutSelect);
+const specialControl = h('span', { class: 'control' }, hideSpecial, h('label', { for: 'hide-special' }, '[CLS]/[SEP]'));
 const controls = h(
   'div',
   { class: 'controls' },
   layerControl,
   headControl,
   rolloutControl,
-  h('span', { class: 'control' }, hideSpecial, h('label', { for: 'hide-special' }, '[CLS]/[SEP]')),
+  specialControl,
   h('span', { class: 'control' }, hidePunctuation, h('label', { for: 'hide-punctuation' }, 'punctuation')),
   h('span', { class: 'control' }, h('label', { for: 'threshold' }, 'Min'), threshold, thresholdValue),
 );
@@ -169,6 +173,7 @@ host.onMessage(isHostToAttentionView, (m) => {
     case 'show':
       setStatus('', '');
       payload = m.payload;
+      tokens = shownTokens(payload.tokens);
       app.dataset.transferMs = String(Date.now() - payload.sentAt);
       layerMaps = new Map([[payload.layer, dequantize(payload.layerWeights)]]);
       means = dequantize(payload.layerMeans);
@@ -228,11 +233,17 @@ function render(): void {
     rolloutQuery: state.rolloutQuery !== null && state.rolloutQuery < p.tokens.length ? state.rolloutQuery : null,
     rolloutLayer: state.rolloutLayer !== null ? Math.min(state.rolloutLayer, p.layers - 1) : null,
   };
+  const part = describeReadPart(p.read);
   header.replaceChildren(
     h('div', { class: 'source' }, p.source.label),
     h('div', { class: 'meta' }, `${p.model} · ${p.tokens.length} tokens · ${p.layers} layers × ${p.heads} heads · ${Math.round(p.elapsedMs)} ms`),
+    ...(part
+      ? [h('div', { class: 'read', role: 'note', title: `${p.read.chars.toLocaleString('en')} of ${p.read.totalChars.toLocaleString('en')} characters` }, `Read the ${part} of the selection; the rest was not analysed.`)]
+      : []),
   );
   renderWindowBar(p);
+  // Models without [CLS]/[SEP]-style tokens get no filter for them.
+  specialControl.hidden = !p.tokens.some((t) => t.special);
   empty.hidden = true;
   result.hidden = false;
   draw();
@@ -265,10 +276,16 @@ function renderWindowBar(p: AttentionPayload): void {
   previous.addEventListener('click', () => move(p.window.start - Math.floor(shown / 2)));
   next.addEventListener('click', () => move(p.window.start + Math.floor(shown / 2)));
   windowBar.replaceChildren(
-    h('div', { class: 'notice', role: 'note' }, `Long input: ${p.inputTokens} tokens, the model reads ${p.maxTokens} at a time. Move the window to read the rest.`),
+    h('div', { class: 'notice', role: 'note' }, windowNotice(p)),
     h('div', { class: 'window-controls' }, previous, slider, next, label),
   );
   windowBar.hidden = false;
+}
+
+function windowNotice(p: AttentionPayload): string {
+  const part = describeReadPart(p.read);
+  if (!part) return `Long input: ${p.inputTokens} tokens, the model reads ${p.maxTokens} at a time. Move the window to read the rest.`;
+  return `Long input: the ${part} hold ${p.inputTokens} tokens; the model reads ${p.maxTokens} at a time. Move the window within that part.`;
 }
 
 function draw(): void {
@@ -276,7 +293,7 @@ function draw(): void {
   const p = payload;
   const n = p.tokens.length;
   const size = n * n;
-  visible = visibleTokens(p.tokens, state);
+  visible = visibleTokens(tokens, state);
   enabled = new Set(state.enabledHeads ?? Array.from({ length: p.heads }, (_, i) => i));
   for (const [tab, button] of Object.entries(tabs)) button.setAttribute('aria-selected', String(tab === state.tab));
   options(layerSelect, p.layers, String(state.layer));
@@ -301,7 +318,7 @@ function draw(): void {
       const layer = head === 'mean' ? undefined : layerData(state.layer);
       const map = head === 'mean' ? meanOf(state.layer) : layer?.subarray(head * size, (head + 1) * size);
       if (map) {
-        ms = heatmap.render({ tokens: p.tokens, map, visible, threshold: state.threshold, width });
+        ms = heatmap.render({ tokens, map, visible, threshold: state.threshold, width });
         view = heatmap.element;
       }
       break;
@@ -309,7 +326,7 @@ function draw(): void {
     case 'heads': {
       const layer = layerData(state.layer);
       if (layer) {
-        ms = headView.render({ tokens: p.tokens, heads: p.heads, mapOf: (head) => layer.subarray(head * size, (head + 1) * size), enabled, visible, threshold: state.threshold, width });
+        ms = headView.render({ tokens, heads: p.heads, mapOf: (head) => layer.subarray(head * size, (head + 1) * size), enabled, visible, threshold: state.threshold, width });
         view = headView.element;
       }
       break;
@@ -332,7 +349,7 @@ function draw(): void {
       const started = performance.now();
       const row = rolloutRowFromMeans(meanOf, n, query, through);
       ms = performance.now() - started;
-      ms += rolloutView.render({ tokens: p.tokens, row, query, visible, threshold: state.threshold, caption: `Rollout through layer ${through + 1} (mean of heads + residual)` });
+      ms += rolloutView.render({ tokens, row, query, visible, threshold: state.threshold, caption: `Rollout through layer ${through + 1} (mean of heads + residual)` });
       view = rolloutView.element;
       break;
     }
@@ -354,8 +371,8 @@ function showCell(cell: HeatmapCell | undefined, prefix?: string): void {
     delete readout.dataset.weight;
     return;
   }
-  const q = payload.tokens[cell.query]!;
-  const k = payload.tokens[cell.key]!;
+  const q = tokens[cell.query]!;
+  const k = tokens[cell.key]!;
   const where = prefix ?? `Layer ${state.layer + 1}, ${state.head === 'mean' ? 'mean of heads' : `head ${state.head + 1}`}`;
   readout.textContent = `${where}: “${q.text}” → “${k.text}” = ${cell.weight.toFixed(4)}`;
   readout.dataset.query = String(cell.query);

@@ -1,9 +1,9 @@
-import type { TokenSpan } from '../../../src/protocol/attention';
+import type { ShownToken } from './tokenLabels';
 import { h, themeColor } from '../shared/host';
 import { labelIndex } from './heatmap';
 
 export interface RolloutViewInput {
-  readonly tokens: readonly TokenSpan[];
+  readonly tokens: readonly ShownToken[];
   /** Rollout weights of the chosen query token over all tokens (sums to 1). */
   readonly row: ArrayLike<number>;
   readonly query: number;
@@ -60,7 +60,7 @@ export class RolloutView {
         const t = input.tokens[i]!;
         const w = input.row[i]!;
         const chip = h('span', {
-          class: `rollout-token${i === input.query ? ' query' : ''}${t.special ? ' special' : ''}`,
+          class: `rollout-token${i === input.query ? ' query' : ''}${t.special ? ' special' : t.continues ? ' subword' : ''}`,
           'data-index': String(i),
           'data-weight': String(w),
           tabindex: '0',
