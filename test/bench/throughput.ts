@@ -21,6 +21,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { chunkDocument } from '../../src/core/search/chunker';
+import { modelInput, storedPassage } from '../../src/core/search/passageText';
+import { fitChunks } from '../../src/core/search/tokenFit';
 import { WorkerEmbedder } from '../../src/core/search/workerEmbedder';
 import { SentencePieceTokenizer } from '../../src/core/text/sentencePiece';
 import { ModelWorkerClient } from '../../src/core/worker/modelWorkerClient';
@@ -210,14 +212,20 @@ async function viaEmbedder(model: ModelChoice, texts: readonly string[], env: Re
   }
 }
 
-/** Passages: blocks of 32 consecutive chunks spread over the corpus, in indexing order, each with its token ids. */
+/**
+ * Passages: blocks of 32 consecutive chunks spread over the corpus, in indexing order, each with its token ids. Like
+ * the index, a passage the model's tokenizer finds over the limit is split until it fits (tokenFit.ts), so none is cut.
+ */
 async function corpus(model: ModelChoice, maxTokens: number, count: number): Promise<{ texts: string[]; ids: number[][]; chunks: number; files: number }> {
   const lib = path.join(repoRoot, 'node_modules', 'typescript', 'lib');
   const files = fs.readdirSync(lib).filter((f) => /^lib\..*\.d\.ts$/.test(f)).sort();
-  const all = files.flatMap((f) => chunkDocument({ uri: `file://${path.join(lib, f)}`, relPath: f, text: fs.readFileSync(path.join(lib, f), 'utf8') }, { maxTokens }).map((c) => c.text));
+  const all = files.flatMap((f) => {
+    const text = fs.readFileSync(path.join(lib, f), 'utf8');
+    return chunkDocument({ uri: `file://${path.join(lib, f)}`, relPath: f, text }, { maxTokens }).map((chunk) => ({ chunk, text }));
+  });
   const blocks = Math.max(1, Math.ceil(count / INDEXER_CALL));
   const stride = Math.floor(all.length / blocks);
-  const texts = Array.from({ length: blocks }, (_, b) => all.slice(b * stride, b * stride + INDEXER_CALL)).flat().slice(0, count);
+  const picked = Array.from({ length: blocks }, (_, b) => all.slice(b * stride, b * stride + INDEXER_CALL)).flat();
   let encode: (text: string) => number[];
   if (model.bundled) {
     const tokenizer = new SentencePieceTokenizer((await readUseAssets(defaultUseAssetsDir())).vocabulary);
@@ -227,7 +235,12 @@ async function corpus(model: ModelChoice, maxTokens: number, count: number): Pro
     const tokenizer = await AutoTokenizer.from_pretrained(model.local.dir);
     encode = (text) => tokenizer.encode(text);
   }
-  return { texts, ids: texts.map(encode), chunks: all.length, files: files.length };
+  const count1 = async (texts: readonly string[]): Promise<number[]> => texts.map((t) => encode(t).length);
+  const texts: string[] = [];
+  // What the index sends the model: the passage under its context line, comment decoration left out.
+  for (const { chunk, text } of picked) texts.push(...(await fitChunks(text, [chunk], maxTokens, count1)).chunks.map((c) => modelInput(storedPassage(c.context, c.text))));
+  const used = texts.slice(0, count);
+  return { texts: used, ids: used.map(encode), chunks: all.length, files: files.length };
 }
 
 /**

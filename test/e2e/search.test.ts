@@ -139,8 +139,14 @@ describe('Semantic search panel in code-server (browser)', function () {
     const editor = page.locator('.editor-group-container.active .monaco-editor').first();
     const heading = editor.locator('.view-line', { hasText: TARGET.heading });
     await heading.waitFor({ state: 'visible' });
-    const [box, lineBox] = [await editor.boundingBox(), await heading.boundingBox()];
-    assert.ok(box && lineBox && lineBox.y >= box.y && lineBox.y + lineBox.height <= box.y + box.height, 'the section heading is on screen');
+    // The editor may still be scrolling to the passage (slower on a loaded machine): wait until it has settled.
+    await poll(
+      async () => {
+        const [box, lineBox] = [await editor.boundingBox(), await heading.boundingBox()];
+        return box && lineBox && lineBox.y >= box.y && lineBox.y + lineBox.height <= box.y + box.height;
+      },
+      { what: 'the section heading on screen' },
+    );
     assert.ok((await editor.locator('.selected-text').count()) > 0, 'the passage is shown selected');
     await screenshot(page, 'search-opened');
   });

@@ -39,23 +39,27 @@ async function child(): Promise<void> {
   const { store, corpus } = JSON.parse(process.env[CHILD_ENV]!) as { store: string; corpus: string };
   const index = await SemanticIndex.open(options(store));
   process.stdout.write('started\n');
-  await runUpdate(index.update(new NodeFileSource(corpus)));
+  await runUpdate(index.update(new NodeFileSource(corpus)), (p) => process.stdout.write(`files ${p.filesDone}\n`));
   await index.close();
   process.stdout.write('finished\n');
 }
 
-/** Runs the child; kills it with SIGKILL `killAfterMs` after it says it started (never, when undefined). */
-function runChild(store: string, corpus: string, killAfterMs: number | undefined): Promise<{ finished: boolean }> {
+/**
+ * Runs the child; kills it with SIGKILL `kill.ms` after it reports `kill.files` files done (never, when undefined).
+ * The kill point follows the child's progress, not the clock, so it lands mid-way however loaded the machine is.
+ */
+function runChild(store: string, corpus: string, kill: { files: number; ms: number } | undefined): Promise<{ finished: boolean }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [__filename], { env: { ...process.env, [CHILD_ENV]: JSON.stringify({ store, corpus }) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    let armed = killAfterMs !== undefined;
+    let armed = kill !== undefined;
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (armed && out.includes('started')) {
+      const done = Math.max(0, ...[...out.matchAll(/^files (\d+)$/gm)].map((m) => Number(m[1])));
+      if (armed && out.includes('started') && done >= kill!.files) {
         armed = false;
-        setTimeout(() => p.kill('SIGKILL'), killAfterMs);
+        setTimeout(() => p.kill('SIGKILL'), kill!.ms);
       }
     });
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -122,7 +126,7 @@ if (process.env[CHILD_ENV]) {
       const rand = seededRandom(Number(process.env.BERT_LENS_KILL_SEED ?? 1234));
       const partial: number[] = [];
       for (let attempt = 0; attempt < 8; attempt++) {
-        const { finished } = await runChild(store, corpus, Math.floor(rand() * 60));
+        const { finished } = await runChild(store, corpus, { files: Math.floor(rand() * FILES), ms: Math.floor(rand() * 20) });
         const index = await SemanticIndex.open(options(store));
         try {
           assert.notEqual(index.report.status, 'rebuilt', `attempt ${attempt}: ${index.report.reason}`);
