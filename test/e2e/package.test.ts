@@ -72,7 +72,9 @@ async function checkAttention(page: Page, expected: AttentionMaps): Promise<void
   const view = await attentionView(page);
   await poll(async () => (await view.locator('.header .source').textContent()) === 'sentence.md:3', { timeoutMs: 60_000, what: 'the view to show sentence.md:3' });
   assert.match((await view.locator('.header .meta').textContent()) ?? '', /^bundled:use-lite · \d+ tokens · 2 layers × 4 heads/);
-  assert.deepEqual(await view.locator('.token-label.row').allTextContents(), expected.tokens.map((t) => t.text));
+  // Labels are what the user wrote (the text each token covers), not the tokenizer's pieces ('▁The').
+  const source = FILES['notes/sentence.md']!.split('\n')[2]!;
+  assert.deepEqual(await view.locator('.token-label.row').allTextContents(), expected.tokens.map((t) => (t.special ? t.text : source.slice(t.start, t.end))));
   const m = expected.tokens.length;
   const canvas = view.locator('canvas.heatmap-canvas');
   const box = await canvas.boundingBox();
