@@ -216,8 +216,13 @@ describe('Summaries in code-server (browser)', function () {
     await openFile(page, 'topics.md');
     await runCommand(page, 'BERT Lens: Summarize Document');
     const panel = await summaryPanel(page);
+    // The panel still shows the previous test's summary (fox.txt, abstractive, done) until this one starts: wait for
+    // topics.md, or the re-run below would re-run fox.txt (the race that once gave "0 sentences" under load).
+    await poll(async () => ((await panel.locator('#source').textContent()) ?? '') === 'topics.md', { timeoutMs: 30_000, what: 'the summary of topics.md' });
     await waitDone(panel, 'abstractive');
+    const runs = Number(await panel.locator('#summary').getAttribute('data-runs'));
     await panel.locator('#rerun-extractive').click();
+    await poll(async () => Number(await panel.locator('#summary').getAttribute('data-runs')) > runs, { what: 'the extractive re-run to start' });
     await waitDone(panel, 'extractive');
     const sentences = await panel.locator('.sentence').allTextContents();
     assert.equal(sentences.length, 3);
