@@ -6,6 +6,7 @@ import type { SearchMode, SearchResult } from '../../src/core/search/types';
 import { MAX_QUERY_CHARS, type SearchViewToHost } from '../../src/protocol/search';
 import { waitFor } from '../harness/extensionTestIndex';
 import { fixtureModel as fixture } from '../harness/paths';
+import { SearchPanel } from '../../src/vscode/search/searchPanel';
 
 /** The extension's services (activating it if needed). */
 async function api(): Promise<BertLensApi> {
@@ -256,6 +257,26 @@ export function register(): void {
       const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('bertLens.search'));
       assert.ok(tab, 'a Semantic Search tab');
       assert.equal(tab.label, 'Semantic Search');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
+
+    it('a panel VS Code restores after a search opened one is closed, not left without a host side', async () => {
+      const { services } = await api();
+      await vscode.commands.executeCommand('bertLens.search');
+      await waitFor(() => services.searchPanel.visible, { what: 'the panel' });
+      // VS Code restores the previous session's panel only now (its tab was in the background).
+      const restored = vscode.window.createWebviewPanel(SearchPanel.viewType, 'Semantic Search (restored)', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
+      let restoredClosed = false;
+      restored.onDidDispose(() => (restoredClosed = true));
+      services.searchPanel.revive(restored);
+      assert.ok(restoredClosed, 'the restored panel is closed');
+      // The workbench's tab model follows the extension host's panels a moment later.
+      const labels = (): string[] => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(SearchPanel.viewType)).map((t) => t.label);
+      await waitFor(() => labels().length === 1, { what: `one Semantic Search tab (tabs: ${labels().join(', ')})` });
+      assert.deepEqual(labels(), ['Semantic Search'], 'the panel in use is kept');
+      const before = services.searchPanel.counts.searches;
+      await vscode.commands.executeCommand('bertLens.search', 'licence terms');
+      await waitFor(() => services.searchPanel.counts.searches > before, { timeoutMs: 20_000, what: 'the panel in use still answers' });
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     });
   });

@@ -98,6 +98,31 @@ export function register(): void {
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     });
 
+    it('a Summary panel VS Code restores while a summary runs is closed: the running summary keeps its panel', async () => {
+      const s = await services();
+      await configure({ model: 'bundled:use-lite', 'summary.mode': 'extractive' });
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      const doc = await vscode.workspace.openTextDocument({ content: threeTopicDocument().text, language: 'markdown' });
+      await vscode.window.showTextDocument(doc);
+      const run = vscode.commands.executeCommand('bertLens.summarizeDocument');
+      await waitFor(() => s.summaries.panel.isOpen && sent(s, 'start').length > 0, { what: 'the Summary panel opened' });
+      // The window was still loading: VS Code restores the previous session's panel only after Summarize opened one.
+      const restored = vscode.window.createWebviewPanel(SummaryPanel.viewType, 'Summary (restored)', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
+      let restoredClosed = false;
+      restored.onDidDispose(() => (restoredClosed = true));
+      s.summaries.panel.revive(restored);
+      await run;
+      const summary = await done(s);
+      assert.equal(summary.sentences!.length, 3);
+      assert.ok(restoredClosed, 'the restored panel is closed');
+      // The workbench's tab model follows the extension host's panels a moment later.
+      const labels = (): string[] => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(SummaryPanel.viewType)).map((t) => t.label);
+      await waitFor(() => labels().length === 1, { what: `one Summary tab (tabs: ${labels().join(', ')})` });
+      assert.deepEqual(labels(), ['Summary'], 'the panel showing the new summary is kept');
+      assert.ok(s.summaries.panel.isOpen);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
+
     it('the panel names summaries, not files: unknown ids, ranges past the source and changed text are refused', async () => {
       const s = await services();
       await configure({ model: 'bundled:use-lite', 'summary.mode': 'extractive' });

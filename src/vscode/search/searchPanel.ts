@@ -53,7 +53,7 @@ export class SearchPanel implements vscode.Disposable {
         this.forgetRequests();
       }),
       vscode.window.registerWebviewPanelSerializer(SearchPanel.viewType, {
-        deserializeWebviewPanel: async (panel) => this.attach(panel),
+        deserializeWebviewPanel: async (panel) => this.revive(panel),
       }),
       search.onDidChangeState((state) => this.post({ type: 'indexState', state })),
     );
@@ -83,6 +83,16 @@ export class SearchPanel implements vscode.Disposable {
     const end = Math.min(document.offsetAt(range.end), start + MAX_QUERY_CHARS);
     const text = document.getText(new vscode.Range(range.start, document.positionAt(end)));
     this.show(text.replace(/\s+/g, ' ').trim());
+  }
+
+  /**
+   * Takes over a panel restored by VS Code after a reload. VS Code may restore it late (its tab was in the background
+   * when a search opened a new panel): the panel already open is then the one in use, and the restored one is closed
+   * rather than left behind with no host side.
+   */
+  revive(panel: vscode.WebviewPanel): void {
+    if (this.panel) panel.dispose();
+    else this.attach(panel);
   }
 
   get visible(): boolean {

@@ -155,6 +155,7 @@ export class SummaryController implements vscode.Disposable {
     });
     this.panel.show();
     this.panel.post({ type: 'start', id, source });
+    this.logger.debug(`summary ${id} of ${kind} ${label} (${text.length} characters) started`);
     const started = performance.now();
     try {
       await this.scheduler.user(async () => {

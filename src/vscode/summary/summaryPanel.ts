@@ -64,9 +64,16 @@ export class SummaryPanel implements vscode.Disposable {
     this.attach(panel);
   }
 
-  /** Takes over a panel restored by VS Code after a reload. */
+  /**
+   * Takes over a panel restored by VS Code after a reload. VS Code may restore it late (its tab was in the background,
+   * or a Summarize ran while the window was still loading): a panel opened this session is then newer and may be
+   * showing a summary in progress, so the restored one, which only holds an older summary, is closed instead.
+   */
   revive(panel: vscode.WebviewPanel): void {
-    this.panel?.dispose();
+    if (this.panel) {
+      panel.dispose();
+      return;
+    }
     panel.webview.options = webviewOptions(this.extensionUri);
     this.attach(panel);
   }
