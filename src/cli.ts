@@ -398,7 +398,7 @@ async function searchCommand(client: ModelWorkerClient, model: LocalModel, c: Se
 function searchText(answer: SearchJson): string {
   const out = [`${answer.results.length} results for ${JSON.stringify(answer.query)}`];
   answer.results.forEach((r, i) => {
-    out.push(``, `${String(i + 1).padStart(3)}. ${r.path}:${r.startLine}${r.endLine > r.startLine ? `-${r.endLine}` : ''}  (score ${r.score.toFixed(4)})`);
+    out.push(``, `${String(i + 1).padStart(3)}. ${r.path}:${r.startLine}${r.endLine > r.startLine ? `-${r.endLine}` : ''}  (score ${r.score.toFixed(4)})${r.context ? `  in ${r.context.length > 60 ? `${r.context.slice(0, 59)}…` : r.context}` : ''}`);
     const lines = r.text.split('\n').filter((l) => l.trim() !== '');
     for (const line of lines.slice(0, 4)) out.push(`       ${line.length > 116 ? `${line.slice(0, 115)}…` : line}`);
     if (lines.length > 4) out.push(`       … ${lines.length - 4} more lines`);

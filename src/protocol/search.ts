@@ -14,6 +14,8 @@ export const SEARCH_MODES: readonly SearchMode[] = ['hybrid', 'vector', 'lexical
 
 /** Longest query the host accepts, in characters (a selection can be long; the model reads its first tokens anyway). */
 export const MAX_QUERY_CHARS = 4000;
+/** Longest passage context (heading path or declaration) sent to the panel. */
+export const MAX_CONTEXT_CHARS = 300;
 
 /** Most results a panel asks for. */
 export const MAX_RESULTS = 100;
@@ -51,6 +53,8 @@ export interface SearchHit {
   readonly score: number;
   /** Exactly the document's text in the range. */
   readonly text: string;
+  /** Where the passage sits: its heading path or enclosing declaration, at most {@link MAX_CONTEXT_CHARS}. */
+  readonly context?: string;
   /** The passage comes from unsaved editor contents. */
   readonly unsaved: boolean;
   readonly why: SearchWhy;
@@ -227,6 +231,7 @@ function isHit(h: unknown): h is SearchHit {
     isCount(h.endCharacter) &&
     typeof h.score === 'number' &&
     typeof h.text === 'string' &&
+    (h.context === undefined || (typeof h.context === 'string' && h.context.length <= MAX_CONTEXT_CHARS)) &&
     typeof h.unsaved === 'boolean' &&
     isRecord(w) &&
     Array.isArray(w.matchedTerms) &&

@@ -43,6 +43,29 @@ Bake in a very hot oven with steam for the first twenty minutes so that the crus
 We took the early train along the river and reached the harbour town before noon.
 The ferry to the island leaves twice a day; the last boat back is at six in the evening.
 `,
+  // Code whose passages sit indented in a class: the panel shows them without the shared indentation.
+  'src/sessionStore.ts': `/** Keeps the sessions of signed-in people in memory. */
+export class SessionStore {
+  private readonly sessions = new Map<string, { user: string; expires: number }>();
+
+  /** Records a session for a user that ends after the given number of minutes. */
+  open(id: string, user: string, minutes: number): void {
+    this.sessions.set(id, { user, expires: Date.now() + minutes * 60_000 });
+  }
+
+  /** Forgets every session whose end time has passed, so that stale sign-ins stop working. */
+  purgeExpired(now = Date.now()): number {
+    let removed = 0;
+    for (const [id, session] of this.sessions) {
+      if (session.expires <= now) {
+        this.sessions.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+}
+`,
   // The demo workspace's retry helper: code among the prose.
   'src/upload.ts': fs.readFileSync(path.join(repoRoot, 'test', 'fixtures', 'demo-workspace', 'src', 'upload.ts'), 'utf8'),
 };
@@ -118,7 +141,7 @@ describe('Semantic search panel in code-server (browser)', function () {
     assert.match((await top.locator('.why').textContent()) ?? '', /meaning #1 · similarity 0\.\d+ · no query words: matched by meaning/);
     assert.equal(await top.locator('mark').count(), 0, 'no word of the query to highlight');
     assert.equal(await view.locator('.file-group').first().getAttribute('aria-label'), TARGET.file, 'results grouped by file, best file first');
-    assert.match((await view.locator('.index-text').textContent()) ?? '', /^Index: \d+ passages · 5 files · Universal Sentence Encoder lite/);
+    assert.match((await view.locator('.index-text').textContent()) ?? '', /^Index: \d+ passages · 6 files · Universal Sentence Encoder lite/);
     await poll(async () => /\d+ chunks/.test((await page.locator('.statusbar-item', { hasText: /chunks/ }).first().textContent()) ?? ''), { what: 'the status-bar item with the chunk count' });
     await screenshot(page, 'search-results');
 
@@ -159,6 +182,30 @@ describe('Semantic search panel in code-server (browser)', function () {
     await poll(async () => (await view.locator('#query').inputValue()) === lines('notes/travel.md')[2], { what: 'the selection in the query box' });
     await poll(async () => (await view.locator('.hit').first().getAttribute('title'))?.startsWith('notes/travel.md:'), { timeoutMs: 30_000, what: 'travel notes on top' });
     assert.ok((await view.locator('.hit').first().locator('mark').count()) > 0, 'the words of the selection are highlighted');
+  });
+
+  it('a paraphrase about code puts its file first, with the passage de-indented and its declaration shown', async () => {
+    // No word of the query is in the file: "clean up", "logins", "timed out" against "forgets", "sign-ins", "passed".
+    const code = 'clean up logins which have timed out';
+    for (const w of code.split(' ').filter((x) => x.length > 3)) assert.ok(!FILES['src/sessionStore.ts']!.toLowerCase().includes(w), w);
+    await view.locator('#query').fill(code);
+    const group = view.locator('.file-group').first();
+    await poll(async () => (await group.getAttribute('aria-label')) === 'src/sessionStore.ts', { timeoutMs: 30_000, what: 'src/sessionStore.ts as the first file' });
+    const source = lines('src/sessionStore.ts');
+    const hit = group.locator('.hit').first();
+    const [first] = ((await hit.getAttribute('title')) ?? '').split(' ');
+    const line = Number(first!.split(':')[1]);
+    const shown = (await hit.locator('.line-text').allTextContents()).filter((t) => t.trim() !== '');
+    const numbers = (await hit.locator('.line-number').allTextContents()).map(Number);
+    assert.ok(numbers.length > 0 && numbers[0]! >= line, `preview lines ${numbers.join(',')} within the passage from line ${line}`);
+    // Each preview line is its document line less the indentation they all share (two spaces or more in the class).
+    const original = numbers.map((n) => source[n - 1]!).filter((t) => t.trim() !== '');
+    const shared = Math.min(...original.map((t) => /^ */.exec(t)![0].length));
+    assert.ok(shared >= 2, `the passage is indented in the file (${shared})`);
+    assert.deepEqual(shown, original.map((t) => t.slice(shared)), 'the preview drops the shared indentation');
+    assert.ok(shown.some((t) => !t.startsWith(' ')), 'at least one preview line starts at the left edge');
+    assert.match((await hit.locator('.hit-head .context').textContent()) ?? '', /SessionStore|purgeExpired|open/, 'the declaration the passage belongs to');
+    await screenshot(page, 'search-code');
   });
 
   it('switches ranking modes from the picker and restores the query after the panel is hidden', async () => {

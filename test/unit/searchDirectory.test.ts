@@ -94,7 +94,7 @@ describe('search: indexDirectory / searchDirectory with the tiny BERT through th
       assert.deepEqual(Object.keys(o), ['query', 'results']);
       assert.equal(o.results.length, 3);
       for (const r of o.results) {
-        assert.deepEqual(Object.keys(r), ['path', 'startLine', 'endLine', 'score', 'text']);
+        assert.deepEqual(Object.keys(r), ['path', 'startLine', 'endLine', 'score', 'text', ...(r.context !== undefined ? ['context'] : [])]);
         const lines = fs.readFileSync(path.join(dir, r.path), 'utf8').split('\n');
         assert.ok(r.startLine >= 1 && r.endLine >= r.startLine && r.endLine <= lines.length);
         // Whole lines, or a window of one over-long line (the JSON has no columns).

@@ -165,6 +165,8 @@ describe('search: SemanticIndex', function () {
     assert.equal(summary.filesUnchanged, 3);
     const hits = await index.search('attribution notice', { mode: 'lexical' });
     assert.match(hits[0]!.text, /and a notice/);
+    assert.equal(hits[0]!.context, 'Uploads', 'a result says where it sits (the headings above its own), apart from its text');
+    assert.match(hits[0]!.text, /^## Licence\n/);
 
     // Touched without a change (new mtime, same bytes): read, not re-chunked, nothing embedded.
     source.set('notes/a.txt', CORPUS['notes/a.txt']!);

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { isHostToSearchView, isIndexState, isSearchViewMessage, MAX_QUERY_CHARS, type SearchHit } from '../../src/protocol/search';
-import { groupByFile, lineRange, preview, scoreText, whyText } from '../../webview-ui/src/search/format';
+import { isHostToSearchView, isIndexState, isSearchViewMessage, MAX_CONTEXT_CHARS, MAX_QUERY_CHARS, type SearchHit } from '../../src/protocol/search';
+import { centredWindow, groupByFile, lineRange, preview, scoreText, whyText } from '../../webview-ui/src/search/format';
 
 function hit(over: Partial<SearchHit> & { text: string }): SearchHit {
   return {
@@ -51,6 +51,9 @@ describe('search panel: protocol guards', () => {
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [h], elapsedMs: 3, unsavedPending: 'some' }));
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, why: { ...h.why, matches: [{ start: 10, end: 99 }] } }], elapsedMs: 3 }), 'a match outside the text');
     assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, startLine: -1 }], elapsedMs: 3 }));
+    assert.ok(isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, context: 'class Store > purge()' }], elapsedMs: 3 }));
+    assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, context: 'x'.repeat(MAX_CONTEXT_CHARS + 1) }], elapsedMs: 3 }), 'a context past its cap');
+    assert.ok(!isHostToSearchView({ type: 'results', requestId: 1, query: 'q', mode: 'hybrid', hits: [{ ...h, context: 7 }], elapsedMs: 3 }), 'a context that is not text');
     assert.ok(isIndexState({ kind: 'indexing', model: 'm', phase: 'indexing', filesDone: 3, filesTotal: 9, chunksEmbedded: 40, percent: 33 }));
     assert.ok(!isIndexState({ kind: 'indexing', model: 'm', phase: 'indexing', filesDone: 3, filesTotal: 9, chunksEmbedded: 40, percent: 133 }));
     assert.ok(isIndexState({ kind: 'ready', model: 'm', files: 1, chunks: 2, skipped: { tooLarge: 0, binary: 1, unreadable: 0, special: 0 }, partial: false }));
@@ -72,7 +75,22 @@ describe('search panel: grouping, previews and explanations', () => {
     );
   });
 
-  it('previews from just above the first matched line, marks every term occurrence, and counts hidden lines', () => {
+  it('centres the preview on the lines holding query terms', () => {
+    assert.equal(centredWindow([12], 20, 8), 8, 'one matched line: in the middle of the window');
+    assert.equal(centredWindow([0], 20, 8), 0, 'near the start: the window cannot begin before the passage');
+    assert.equal(centredWindow([19], 20, 8), 12, 'near the end: the window ends with the passage');
+    assert.equal(centredWindow([2, 3, 15], 20, 8), 0, 'the window holding the most matched lines wins over a lone one');
+    assert.equal(centredWindow([10, 13], 20, 8), 8, 'two matched lines: both, centred');
+    assert.equal(centredWindow([4], 3, 8), 0, 'a passage shorter than the window');
+    const text = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n');
+    const at = text.indexOf('line 20');
+    const p = preview(hit({ text, why: { matchedTerms: ['x'], matches: [{ start: at, end: at + 4 }] } }), 8);
+    assert.equal(p.firstLine, 10 + 16, 'lines 16–23 around the match on line 20');
+    assert.equal(p.hiddenBefore, 16);
+    assert.equal(p.hiddenAfter, 6);
+  });
+
+  it('previews around the matched lines, marks every term occurrence, and counts hidden lines', () => {
     const text = ['# Title', '', 'intro line', 'more intro', '', 'we retry uploads', 'then retry again', 'line 8', 'line 9', 'line 10', 'line 11', 'line 12', 'line 13', '', ''].join('\n');
     const at = (s: string, n = 0): number => {
       let i = -1;
@@ -100,6 +118,10 @@ describe('search panel: grouping, previews and explanations', () => {
     assert.deepEqual(p.lines.map((l) => l.map((s) => (s.mark ? `[${s.text}]` : s.text)).join('')), ['if (failed) {', '  [retry](upload);', '', '}']);
     const tabs = preview(hit({ text: '\t\tone\n\t\t\ttwo' }));
     assert.deepEqual(tabs.lines.map((l) => l.map((s) => s.text).join('')), ['one', '\ttwo']);
+    // A passage that starts after its first line's indentation (a method's doc comment in a class): the first line
+    // says nothing of the indent, the others lose the two spaces they share.
+    const method = preview(hit({ startCharacter: 2, text: ['/** Drops old entries. */', '  purge(): void {', '    this.items.clear();', '  }'].join('\n') }));
+    assert.deepEqual(method.lines.map((l) => l.map((s) => s.text).join('')), ['/** Drops old entries. */', 'purge(): void {', '  this.items.clear();', '}']);
   });
 
   it('clips a term that spans lines to each line, and keeps CRLF text clean', () => {

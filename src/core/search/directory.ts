@@ -46,7 +46,8 @@ export interface SearchDirectoryOptions extends IndexDirectoryOptions {
 /** One line of `bert-lens search --json`. Paths relative to the searched folder, lines 1-based inclusive. */
 export interface SearchJson {
   readonly query: string;
-  readonly results: readonly { readonly path: string; readonly startLine: number; readonly endLine: number; readonly score: number; readonly text: string }[];
+  /** `context`: the heading path or enclosing declaration of the passage, when it has one. */
+  readonly results: readonly { readonly path: string; readonly startLine: number; readonly endLine: number; readonly score: number; readonly text: string; readonly context?: string }[];
 }
 
 /** `<cacheDir>/indexes/<folder name>-<hash of its absolute path>`: the CLI's store when `--store` is not given. */
@@ -87,7 +88,7 @@ export async function indexDirectory(dir: string, embedder: Embedder, options: I
 export function toSearchJson(query: string, results: readonly SearchResult[]): SearchJson {
   return {
     query,
-    results: results.map((r) => ({ path: r.relPath, startLine: r.startLine + 1, endLine: r.endLine + 1, score: r.score, text: r.text })),
+    results: results.map((r) => ({ path: r.relPath, startLine: r.startLine + 1, endLine: r.endLine + 1, score: r.score, text: r.text, ...(r.context ? { context: r.context } : {}) })),
   };
 }
 

@@ -16,6 +16,12 @@ export function storedPassage(context: string, text: string): string {
   return context !== '' || text.includes(CONTEXT_SEPARATOR) ? `${context}${CONTEXT_SEPARATOR}${text}` : text;
 }
 
+/** The passage's context (heading path or enclosing declaration), '' when it has none. */
+export function contextOf(stored: string): string {
+  const i = stored.indexOf(CONTEXT_SEPARATOR);
+  return i < 0 ? '' : stored.slice(0, i);
+}
+
 /** The passage text as in the document. */
 export function shownText(stored: string): string {
   const i = stored.indexOf(CONTEXT_SEPARATOR);

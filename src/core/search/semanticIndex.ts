@@ -31,7 +31,7 @@ import { DEFAULT_LEXICAL_WEIGHT, weightedScoreFusion, type ScoredIds } from './f
 import { queryTerms, tokenize } from './lexical';
 import { decodeLexicon, LexiconBuilder } from './lexicon';
 import { DEFAULT_MAX_FILE_BYTES } from './nodeFileSource';
-import { modelInput, shownText, storedPassage } from './passageText';
+import { contextOf, modelInput, shownText, storedPassage } from './passageText';
 import {
   acquireLock,
   FORMAT,
@@ -1279,7 +1279,9 @@ export class SemanticIndex {
     const idf = new Map(terms.map((t) => [t, this.bm25.idf(t)]));
     const results: SearchResult[] = [];
     for (const p of picked) {
-      const text = shownText(await this.textOf(p.slot));
+      const stored = await this.textOf(p.slot);
+      const text = shownText(stored);
+      const context = contextOf(stored);
       const matches = tokenize(text).filter((t) => termSet.has(t.term));
       const matched = terms.filter((t) => matches.some((m) => m.term === t));
       const lex = lexicalRank.get(p.slot);
@@ -1296,6 +1298,7 @@ export class SemanticIndex {
         endCharacter: range.endCharacter,
         score: p.score,
         text,
+        ...(context !== '' ? { context } : {}),
         fromOverlay: doc.overlay,
         why: {
           matchedTerms: matched,

@@ -144,6 +144,8 @@ export interface SearchResult extends TextRange {
   /** hybrid: normalised score combination, 0–1; vector: cosine similarity; lexical: BM25 score. Higher is better. */
   readonly score: number;
   readonly text: string;
+  /** Where the passage sits: the heading path (Markdown) or the enclosing declaration (code); absent when none. */
+  readonly context?: string;
   /** True when the passage comes from unsaved editor contents (an overlay). */
   readonly fromOverlay: boolean;
   readonly why: MatchExplanation;

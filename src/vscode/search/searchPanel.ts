@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { SearchResult } from '../../core/search/types';
-import { MAX_QUERY_CHARS, isSearchViewMessage, type HostToSearchView, type SearchHit, type SearchMode, type SearchViewToHost } from '../../protocol/search';
+import { MAX_CONTEXT_CHARS, MAX_QUERY_CHARS, isSearchViewMessage, type HostToSearchView, type SearchHit, type SearchMode, type SearchViewToHost } from '../../protocol/search';
 import { errorMessage, isCancellation, reportViewRequestError } from '../errors';
 import type { Logger } from '../logger';
 import { panelPage, WebviewChannel } from '../webviewChannel';
@@ -212,6 +212,7 @@ export function toHit(r: SearchResult): SearchHit {
     endCharacter: r.endCharacter,
     score: r.score,
     text: r.text,
+    ...(r.context ? { context: r.context.slice(0, MAX_CONTEXT_CHARS) } : {}),
     unsaved: r.fromOverlay,
     why: {
       matchedTerms: why.matchedTerms,

@@ -34,9 +34,9 @@ export interface Preview {
 }
 
 /**
- * At most `maxLines` lines of the passage, starting one line above the first line holding a query term (or at the
- * passage's start), with the terms marked and the indentation the lines share removed. Blank lines at the edges are
- * dropped.
+ * At most `maxLines` lines of the passage around its query terms: the window holding the most lines with a term,
+ * those lines centred in it (or the passage's start when no term is in it), with the terms marked and the indentation
+ * the lines share removed. Blank lines at the edges are dropped.
  */
 export function preview(hit: SearchHit, maxLines = 8): Preview {
   const text = hit.text;
@@ -56,11 +56,10 @@ export function preview(hit: SearchHit, maxLines = 8): Preview {
   const lineText = (i: number): string => text.slice(lineStarts[i], i + 1 < total ? lineStarts[i + 1]! - 1 : text.length).replace(/\r$/, '');
   let first = 0;
   while (first < total - 1 && lineText(first).trim() === '') first++;
-  const firstMatch = hit.why.matches.length > 0 ? Math.min(...hit.why.matches.map((m) => m.start)) : undefined;
-  if (firstMatch !== undefined) {
-    const matchLine = lineOf(firstMatch);
-    first = Math.max(first, matchLine - 1);
-    if (lineText(first).trim() === '') first = matchLine;
+  const matchLines = [...new Set(hit.why.matches.map((m) => lineOf(m.start)))].sort((a, b) => a - b);
+  if (matchLines.length > 0) {
+    first = Math.max(first, centredWindow(matchLines, total, maxLines));
+    while (first < matchLines[0]! && lineText(first).trim() === '') first++;
   }
   let last = Math.min(total - 1, first + maxLines - 1);
   while (last > first && lineText(last).trim() === '') last--;
@@ -68,11 +67,13 @@ export function preview(hit: SearchHit, maxLines = 8): Preview {
   let lastText = total - 1;
   while (lastText > last && lineText(lastText).trim() === '') lastText--;
   const matches = [...hit.why.matches].sort((a, b) => a.start - b.start);
-  const indent = commonIndent(Array.from({ length: last - first + 1 }, (_, j) => lineText(first + j)));
+  // A passage that starts within its first line (after the indentation) says nothing of that line's indent.
+  const midLine = (i: number): boolean => i === 0 && hit.startCharacter > 0;
+  const indent = commonIndent(Array.from({ length: last - first + 1 }, (_, j) => first + j).filter((i) => !midLine(i)).map(lineText));
   const lines: Segment[][] = [];
   for (let i = first; i <= last; i++) {
     const content = lineText(i);
-    const start = lineStarts[i]! + Math.min(indent, content.length);
+    const start = lineStarts[i]! + (midLine(i) ? 0 : Math.min(indent, content.length));
     const end = lineStarts[i]! + content.length;
     const segments: Segment[] = [];
     let at = start;
@@ -88,6 +89,30 @@ export function preview(hit: SearchHit, maxLines = 8): Preview {
     lines.push(segments);
   }
   return { firstLine: hit.startLine + first, lines, hiddenBefore: first, hiddenAfter: Math.max(0, lastText - last) };
+}
+
+/**
+ * First line of the `size`-line window (within `total` lines) that holds the most of the sorted `lines`, those lines
+ * as near its middle as can be; the earliest such window.
+ */
+export function centredWindow(lines: readonly number[], total: number, size: number): number {
+  const lastStart = Math.max(0, total - size);
+  let best = 0;
+  let bestCount = -1;
+  let bestOff = Infinity;
+  const starts = new Set<number>();
+  for (const l of lines) for (let s = Math.max(0, l - size + 1); s <= Math.min(lastStart, l); s++) starts.add(s);
+  for (const s of [...starts].sort((a, b) => a - b)) {
+    const inside = lines.filter((l) => l >= s && l < s + size);
+    if (inside.length === 0) continue;
+    const off = Math.abs((inside[0]! + inside[inside.length - 1]!) / 2 - (s + (size - 1) / 2));
+    if (inside.length > bestCount || (inside.length === bestCount && off < bestOff)) {
+      best = s;
+      bestCount = inside.length;
+      bestOff = off;
+    }
+  }
+  return best;
 }
 
 /** Length of the leading whitespace all non-blank `lines` share (the preview drops it: no deep indents). */

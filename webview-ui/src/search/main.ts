@@ -264,6 +264,7 @@ function renderHit(hit: SearchHit, index: number, m: SearchMode): HTMLElement {
     'div',
     { class: 'hit-head' },
     h('span', { class: 'lines' }, `Lines ${lineRange(hit)}`),
+    ...(hit.context ? [h('span', { class: 'context', title: `In ${hit.context}` }, hit.context)] : []),
     ...(hit.unsaved ? [h('span', { class: 'badge', title: 'From unsaved changes in an open editor' }, 'unsaved')] : []),
     h('span', { class: 'score' }, scoreText(hit.score, m)),
   );
